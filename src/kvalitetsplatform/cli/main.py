@@ -39,5 +39,4 @@ def contract_doc(output: str = typer.Option("docs/contract.md", help="Where to w
     console.print(f"Skrev {output}")
 
 
-if __name__ == "__main__":
-    app()
+# Command registration: each layer's commands live in cli/<layer>.py and register themselves on `app`.
