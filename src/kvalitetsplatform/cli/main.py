@@ -24,6 +24,12 @@ def settings() -> Settings:
         raise typer.Exit(2) from None
 
 
+@app.callback()
+def main() -> None:
+    """Kvalitetsplatformen: data from the practice systems turned into quality indicators for practices, clusters,
+    regions and municipalities. Settings come from KP_* environment variables or $KP_HOME/config.toml."""
+
+
 def emit_json(data: Any) -> None:
     json.dump(data, sys.stdout, ensure_ascii=False, indent=2, default=str)
     sys.stdout.write("\n")

@@ -16,7 +16,7 @@ from typing import Literal
 CONTRACT_VERSION = "1.0"
 MANIFEST_NAME = "manifest.json"
 
-FieldType = Literal["string", "int", "float", "date", "timestamp", "bool"]
+FieldType = Literal["string", "int", "float", "date", "timestamp", "bool", "list"]
 
 
 @dataclass(frozen=True)
@@ -300,5 +300,5 @@ MANIFEST_FIELDS: tuple[Field, ...] = (
     Field("extract_ts", "timestamp", "When the extract was taken.", True, "2025-11-30T23:00:00"),
     Field("period_start", "date", "First day of the period the facts cover.", True, "2025-11-01"),
     Field("period_end", "date", "Last day of the period the facts cover.", True, "2025-11-30"),
-    Field("files", "string", "List of {table, path, format (parquet|csv), rows, sha256}.", True, "[…]"),
+    Field("files", "list", "List of {table, path, format (parquet|csv), rows, sha256}.", True, "[…]"),
 )

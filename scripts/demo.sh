@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# The demo: set up, synthesise a demo population (one cluster, ~20,000 patients), ingest it and print a summary.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+export KP_HOME="${KP_HOME:-$PWD/.kp}"
+kp() { .venv/bin/kp "$@"; }
+
+echo "» Data og hemmeligheder (udviklingstilstand) ligger i $KP_HOME"
+rm -rf "$KP_HOME/demo-deliveries"
+kp synth --scale demo --seed 1 --out "$KP_HOME/demo-deliveries"
+kp ingest "$KP_HOME/demo-deliveries"
+kp deliveries
