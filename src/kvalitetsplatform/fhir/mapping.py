@@ -553,6 +553,7 @@ class Mapper:
         if isinstance(element.get("valueQuantity"), dict):
             quantity = element["valueQuantity"]
             value_num, unit, comparator = number(quantity.get("value")), unit_of(quantity), quantity.get("comparator")
+            value_text = (extension(element, systems.EXT["value-text"]) or {}).get("valueString")
         elif "valueInteger" in element:
             value_num = number(element["valueInteger"])
         elif "valueString" in element:
@@ -607,7 +608,7 @@ class Mapper:
                            "notatets tekst kan ikke afkodes (base64, UTF-8); teksten efterlades tom")
                 raw = None
             if raw is not None:
-                text = _html_text(raw) if "html" in (attachment.get("contentType") or "") else raw.strip()
+                text = _html_text(raw) if "html" in (attachment.get("contentType") or "") else raw
         encounter = self._follow(r, r.data.get("encounter"), "Observation.encounter")
         self._emit("journal_note", r, {
             "note_id": _row_id(r, "journal_note"), "cpr": cpr, "note_ts": self._effective(r),

@@ -109,6 +109,7 @@ EXT = {name: f"{KP_BASE}/StructureDefinition/{name}" for name in (
     "ddd",  # on MedicationRequest: defined daily doses in the prescription
     "strength",  # on Medication: the strength as written ("40 mg")
     "note-source",  # on the note: manual / speech
+    "value-text",  # on an Observation with a numeric value that also has a text value
 )}
 KP_PROFILE_PREFIX = f"{KP_BASE}/StructureDefinition/"
 
