@@ -6,6 +6,7 @@ from pathlib import Path
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from kvalitetsplatform.cli.main import app, console, emit_json
@@ -37,9 +38,9 @@ def _standard_text(indicator, lang: str = "da") -> str:
 
 def _print_errors(catalogue) -> None:
     for error in catalogue.errors:
-        console.print(f"[red]Fejl:[/red] {error}", highlight=False)
+        console.print(f"[red]Fejl:[/red] {escape(str(error))}", highlight=False)
     for warning in catalogue.warnings:
-        console.print(f"[yellow]Advarsel:[/yellow] {warning}", highlight=False)
+        console.print(f"[yellow]Advarsel:[/yellow] {escape(str(warning))}", highlight=False)
 
 
 @packages_app.command("list")
@@ -102,32 +103,35 @@ def show(package_id: str = typer.Argument(..., help="Pakkens id, fx ihd."),
         emit_json(card)
         return
     da = lang == "da"
-    out.print(f"[bold]{card['title']}[/bold] ({p.id} {p.version})")
-    out.print(card["why"])
-    out.print(f"{'Forfatter' if da else 'Author'}: {p.author} · {'Kontrolleret af' if da else 'Checked by'}: "
-              f"{p.checked_by} · {'Revideres senest' if da else 'Review by'}: {p.review_by:%d.%m.%Y}")
+    out.print(f"[bold]{escape(card['title'])}[/bold] ({p.id} {p.version})")
+    out.print(escape(card["why"]))
+    out.print(escape(f"{'Forfatter' if da else 'Author'}: {p.author} · {'Kontrolleret af' if da else 'Checked by'}: "
+                     f"{p.checked_by} · {'Revideres senest' if da else 'Review by'}: {p.review_by:%d.%m.%Y}"))
     for c in p.changes:
-        out.print(f"  {c.date:%d.%m.%Y} {c.version}: {c.description} ({c.by})")
+        out.print(escape(f"  {c.date:%d.%m.%Y} {c.version}: {c.description} ({c.by})"))
     for ind in indicators:
-        out.print(f"\n[bold]{ind['id']} {ind['title']}[/bold] — {KINDS_DA[ind['kind']] if da else ind['kind']}, "
-                  f"{DIRECTIONS_DA[ind['direction']] if da else ind['direction']}, standard {ind['standard']}"
-                  + (f" ({ind['standard_source']})" if ind["standard_source"] else ""))
-        out.print(ind["description"])
+        out.print(f"\n[bold]{escape(ind['id'] + ' ' + ind['title'])}[/bold] — "
+                  + escape(f"{KINDS_DA[ind['kind']] if da else ind['kind']}, "
+                           f"{DIRECTIONS_DA[ind['direction']] if da else ind['direction']}, standard {ind['standard']}"
+                           + (f" ({ind['standard_source']})" if ind["standard_source"] else "")))
+        if ind["standard_note"]:
+            out.print(escape(f"  {ind['standard_note']}"))
+        out.print(escape(ind["description"]))
         if ind["population"]:
             out.print(f"  {'Population' if da else 'Population'} ({'ud over tilmeldt og i live' if da else 'besides listed and alive'}):")
             for line in ind["population"]:
-                out.print(f"    {line}", highlight=False)
+                out.print(f"    {escape(line)}", highlight=False)
         if ind["exclusions"]:
             out.print(f"  {'Undtaget' if da else 'Excluded'}:")
             for line in ind["exclusions"]:
-                out.print(f"    {line}", highlight=False)
+                out.print(f"    {escape(line)}", highlight=False)
         for part, lines in ind["measure"].items():
             out.print(f"  {part.capitalize()}:")
             for line in lines:
-                out.print(f"    {line}", highlight=False)
+                out.print(f"    {escape(line)}", highlight=False)
         if ind["fact"]:
             out.print(f"  {'Afgørende oplysning' if da else 'Deciding fact'}: {'seneste' if da else 'latest'} "
-                      f"{ind['fact']}", highlight=False)
+                      f"{escape(ind['fact'])}", highlight=False)
 
 
 @packages_app.command()
@@ -190,8 +194,8 @@ def test_packages(package_ids: list[str] = typer.Argument(None, help="Pakker at 
             table.add_row(p.id, str(len(p.tests)), str(len(mine)), str(sum(r.passed for r in mine)))
         out.print(table)
         for r in failed:
-            console.print(f"[red]Fejlet:[/red] {r.package}.yaml, linje {r.line}, {r.indicator} «{r.case}»: "
-                          + "; ".join(r.problems), highlight=False)
+            console.print(f"[red]Fejlet:[/red] " + escape(f"{r.package}.yaml, linje {r.line}, {r.indicator} "
+                                                           f"«{r.case}»: " + "; ".join(r.problems)), highlight=False)
         if not failed:
             out.print(f"[green]OK[/green]: alle {len(results)} kontroller bestået.")
     if failed:

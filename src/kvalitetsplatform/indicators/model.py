@@ -62,6 +62,8 @@ class Duration:
     @property
     def months(self) -> int | None:
         """The duration in whole months, or None for days/weeks."""
+        if self.amount == 0:
+            return 0
         return {"months": self.amount, "years": 12 * self.amount}.get(self.unit)
 
     def __str__(self) -> str:
