@@ -14,9 +14,11 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.csv as pacsv
+import pyarrow.parquet as pq
 
 from kvalitetsplatform.contract import MANIFEST_NAME, TABLES
-from kvalitetsplatform.contract.delivery import Manifest, arrow_schema, sha256_of, write_delivery
+from kvalitetsplatform.contract.delivery import Manifest, ManifestFile, arrow_schema, sha256_of, write_delivery
 from kvalitetsplatform.terminology import code_system
 
 PERIOD = (date(2025, 11, 1), date(2025, 11, 30))
@@ -122,16 +124,40 @@ def build_rows(ydernummer: str = "012345", patients: int = 12, seed: int = 1,
     return rows
 
 
+def _nullable(schema: pa.Schema) -> pa.Schema:
+    return pa.schema([f.with_nullable(True) for f in schema])
+
+
 def to_arrow(rows: dict[str, list[dict]]) -> dict[str, pa.Table]:
-    return {name: pa.Table.from_pylist(data, schema=arrow_schema(TABLES[name])) for name, data in rows.items()}
+    return {name: pa.Table.from_pylist(data, schema=_nullable(arrow_schema(TABLES[name])))
+            for name, data in rows.items()}
+
+
+def _missing_required(rows: dict[str, list[dict]]) -> bool:
+    return any(row.get(f) is None for name, data in rows.items() for row in data for f in TABLES[name].required)
 
 
 def write(folder: Path, rows: dict[str, list[dict]], *, delivery_id: str = "012345-20251201T020000",
           ydernummer: str = "012345", extract_ts: datetime = EXTRACT, period: tuple[date, date] = PERIOD,
           fmt: str = "parquet", vendor: str = "XMO") -> Manifest:
-    return write_delivery(folder, delivery_id=delivery_id, ydernummer=ydernummer, vendor=vendor,
-                          extract_ts=extract_ts, period_start=period[0], period_end=period[1],
-                          tables=to_arrow(rows), fmt=fmt)
+    """Write with the contract's own writer; rows missing a required value (which it refuses to write) are
+    written the same way but with every column nullable."""
+    if not _missing_required(rows):
+        return write_delivery(folder, delivery_id=delivery_id, ydernummer=ydernummer, vendor=vendor,
+                              extract_ts=extract_ts, period_start=period[0], period_end=period[1],
+                              tables=to_arrow(rows), fmt=fmt)
+    folder.mkdir(parents=True, exist_ok=True)
+    files = []
+    for name, data in to_arrow(rows).items():
+        path = folder / f"{name}.{fmt}"
+        if fmt == "parquet":
+            pq.write_table(data, path)
+        else:
+            pacsv.write_csv(data, path)
+        files.append(ManifestFile(name, path.name, fmt, data.num_rows, sha256_of(path)))
+    manifest = Manifest(delivery_id, ydernummer, vendor, extract_ts, period[0], period[1], tuple(files))
+    (folder / MANIFEST_NAME).write_text(manifest.to_json(), encoding="utf-8")
+    return manifest
 
 
 def rewrite_file(folder: Path, table: str, change, *, rows: int | None = None) -> None:

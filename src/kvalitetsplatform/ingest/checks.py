@@ -7,8 +7,8 @@ The categories follow OHDSI's Data Quality Dashboard (Kahn): completeness, confo
 
 The staged relation (`chk`, see `staging_sql`) has per contract field `<field>` (typed) and, for CSV, `<field>__raw`
 (the text as delivered), `_row` (1-based data row), per-patient columns `_key`, `_kind`, `_birth`, `_death`,
-`_listed`, per code field `<field>__known`, for measured values `_unit`, `_low`, `_high`, `_values`, and `_first_row`
-(the first row with the same natural key).
+`_listed`, `_cpr_birth`, per code field `<field>__known`, for measured values `_unit`, `_low`, `_high`, `_values`,
+and `_clinician_known` where a clinician is referenced.
 """
 
 from __future__ import annotations
@@ -80,6 +80,10 @@ class Check:
     reason: str  # SQL expression giving the Danish reason
     value: str  # SQL expression giving the offending value (never a person's identity)
     quarantine: bool = True
+    # When cheaper than testing `fails` row by row: an aggregate counting the failures, and window columns the
+    # query collecting the failing rows needs (used by the duplicate check).
+    count_failed: str | None = None
+    window: str | None = None
 
     @property
     def name(self) -> str:
@@ -180,11 +184,16 @@ def checks_for(table: Table, *, csv: bool, ydernummer: str, extract_ts: str, per
                          f"{lit('ydernummeret ')} || ydernummer || {lit(' er ikke leverancens (' + ydernummer + ')')}",
                          "ydernummer"))
     keys = key_fields(table)
-    out.append(Check("duplicate", "conformance", t, ", ".join(keys), "_first_row IS NOT NULL", "_first_row < _row",
+    key_sql = ["_key" if k == "cpr" else q(k) for k in keys]  # a CPR counts as the person it identifies
+    has_key = " AND ".join(f"{k} IS NOT NULL" for k in key_sql)
+    out.append(Check("duplicate", "conformance", t, ", ".join(keys), has_key, "_first_row < _row",
                      f"{lit('dublet: samme nøgle (' + ', '.join(keys) + ') som række ')} || _first_row || "
                      f"{lit('; den første er beholdt')}",
                      "NULL" if any(table.columns[k].identifies_person for k in keys)
-                     else f"left(concat_ws(', ', {', '.join(f'CAST({q(k)} AS VARCHAR)' for k in keys)}), 200)"))
+                     else f"left(concat_ws(', ', {', '.join(f'CAST({q(k)} AS VARCHAR)' for k in keys)}), 200)",
+                     count_failed=f"count(*) FILTER (WHERE {has_key}) - "
+                                  f"count(DISTINCT ({', '.join(key_sql)})) FILTER (WHERE {has_key})",
+                     window=f"min(_row) OVER (PARTITION BY {', '.join(key_sql)}) AS _first_row"))
     event = event_date(table)
     if event is not None and t not in ("patient", "practice"):
         col = q(event.name)
@@ -208,7 +217,7 @@ def _patient_checks(table: Table, csv: bool, present: dict[str, str]) -> list[Ch
     if t == "patient":
         out.append(Check("cpr_birth_date", "plausibility", t, "birth_date",
                          f"{valid} AND _kind = 'cpr' AND birth_date IS NOT NULL",
-                         "kp_cpr_birth_date(kp_norm_cpr(cpr)) <> birth_date",
+                         "_cpr_birth <> birth_date",
                          lit("fødselsdatoen passer ikke med CPR-nummeret"), "CAST(birth_date AS VARCHAR)",
                          quarantine=False))
         for f in table.fields:

@@ -268,10 +268,12 @@ class Loader:
             con.execute("INSERT INTO _err VALUES (?, ?, ?, NULL, NULL, 'broken_row', ?)",
                         [t, df.entry.path, row, _broken_reason(kind, message, len(df.columns))])
         ctx.broken[t] = len(bad)
+        # Rows keep the file's order; a temp table's row ids are consecutive from some base.
+        base = con.execute(f"SELECT coalesce(min(rowid), 0) FROM {q('_raw_' + t)}").fetchone()[0]
         if not bad:
-            return f"SELECT rowid + 1 AS _row, * FROM {q('_raw_' + t)}"
+            return f"SELECT rowid - {base} + 1 AS _row, * FROM {q('_raw_' + t)}"
         rows = np.setdiff1d(np.arange(1, good + len(bad) + 1, dtype=np.int64), np.array(bad, dtype=np.int64))
-        con.register("_rownumbers", pa.table({"rid": np.arange(good, dtype=np.int64), "_row": rows}))
+        con.register("_rownumbers", pa.table({"rid": np.arange(base, base + good, dtype=np.int64), "_row": rows}))
         con.execute(f"CREATE OR REPLACE TEMP TABLE {q('_rows_' + t)} AS SELECT * FROM _rownumbers")
         con.unregister("_rownumbers")
         return f"SELECT n._row, r.* FROM {q('_raw_' + t)} r JOIN {q('_rows_' + t)} n ON n.rid = r.rowid"
@@ -287,8 +289,11 @@ class Loader:
             self._pseudonymise(typed, ctx)
         extra, joins = [], []
         if table.per_patient:
-            extra += ["pm.patient_key AS _key", "kp_cpr_kind(kp_norm_cpr(s.cpr)) AS _kind",
-                      "pm.birth_date AS _birth", "pm.death_date AS _death", "pm.norm IS NOT NULL AS _listed"]
+            # The kind of every listed CPR was found once per person in _pmap; only unlisted ones need it here.
+            extra += ["pm.patient_key AS _key", "pm.birth_date AS _birth", "pm.death_date AS _death",
+                      "pm.norm IS NOT NULL AS _listed", "pm.cpr_birth AS _cpr_birth",
+                      "CASE WHEN pm.norm IS NOT NULL THEN pm.kind WHEN s.cpr IS NOT NULL "
+                      "THEN kp_cpr_kind(kp_norm_cpr(s.cpr)) END AS _kind"]
             joins.append("LEFT JOIN _pmap pm ON pm.norm = kp_norm_cpr(s.cpr)")
         for i, f in enumerate(code_fields(table)):
             system = "s.code_system" if f.code_system == "@code_system" else lit(f.code_system)
@@ -301,9 +306,6 @@ class Loader:
             joins.append("LEFT JOIN (SELECT DISTINCT clinician_id AS cid FROM _chk_clinician) cl "
                          "ON cl.cid = s.clinician_id")
             extra.append("cl.cid IS NOT NULL AS _clinician_known")
-        keys = ["pm.patient_key" if k == "cpr" else f"s.{q(k)}" for k in table.key]
-        extra.append(f"CASE WHEN {' AND '.join(f'{k} IS NOT NULL' for k in keys)} THEN "
-                     f"min(s._row) OVER (PARTITION BY {', '.join(keys)}) END AS _first_row")
         con.execute(f"CREATE OR REPLACE TEMP TABLE {q('_chk_' + t)} AS SELECT s.*, {', '.join(extra)} "
                     f"FROM ({typed}) s {' '.join(joins)}")
         checks = checks_for(table, csv=csv, ydernummer=ctx.manifest.ydernummer, extract_ts=ctx.extract_ts,
@@ -316,8 +318,9 @@ class Loader:
         aggregates = ["count(*)"]
         for c in checks:
             aggregates += [f"count(*) FILTER (WHERE {c.applies})",
-                           f"count(*) FILTER (WHERE ({c.applies}) AND coalesce(({c.fails}), false))"]
+                           c.count_failed or f"count(*) FILTER (WHERE ({c.applies}) AND coalesce(({c.fails}), false))"]
         aggregates += [f"count({q(f.name)})" for f in df.table.fields]
+        aggregates.append("count(DISTINCT _key)" if df.table.per_patient else "0")
         event = [f for f in df.table.fields if f.type in ("date", "timestamp")]
         aggregates += [f"max(CAST({q(f.name)} AS DATE)) FILTER (WHERE CAST({q(f.name)} AS DATE) <= "
                        f"CAST({ctx.extract_ts} AS DATE))" for f in event]
@@ -332,12 +335,15 @@ class Loader:
         offset = 1 + 2 * len(checks)
         ctx.fill[t] = {f.name: (values[offset + j], n) for j, f in enumerate(df.table.fields)}
         offset += len(df.table.fields)
+        if df.table.per_patient:
+            ctx.patients[t] = values[offset]  # recounted over the loaded rows if any row is quarantined
+        offset += 1
         ctx.latest[t] = {f.name: values[offset + j] for j, f in enumerate(event)}
         if failing:
             union = " UNION ALL ".join(
                 f"SELECT {lit(t)}, {lit(df.entry.path)}, _row, {lit(c.field) if c.field else 'NULL'}, {c.value}, "
-                f"{lit(c.rule)}, {c.reason} FROM {q('_chk_' + t)} WHERE ({c.applies}) AND coalesce(({c.fails}), false)"
-                for c in failing)
+                f"{lit(c.rule)}, {c.reason} FROM {_with_window(q('_chk_' + t), c.window)} "
+                f"WHERE ({c.applies}) AND coalesce(({c.fails}), false)" for c in failing)
             self.con.execute(f"INSERT INTO _err {union}")
 
     def _pseudonymise(self, typed_patients: str, ctx: _Context) -> None:
@@ -345,11 +351,11 @@ class Loader:
         con = self.con
         pattern = TABLES["patient"].columns["cpr"].pattern
         con.execute(f"CREATE OR REPLACE TEMP TABLE _pnorm AS SELECT kp_norm_cpr(cpr) AS norm, "
-                    f"kp_cpr_kind(kp_norm_cpr(cpr)) AS kind, min(birth_date) AS birth_date, "
+                    f"kp_cpr_kind(norm) AS kind, kp_cpr_birth_date(norm) AS cpr_birth, min(birth_date) AS birth_date, "
                     f"min(death_date) AS death_date FROM ({typed_patients}) "
                     f"WHERE cpr IS NOT NULL AND regexp_full_match(cpr, {lit(pattern)}) GROUP BY ALL")
         ctx.cpr_kinds = dict(con.execute("SELECT kind, count(*) FROM _pnorm GROUP BY kind").fetchall())
-        norms = con.execute("SELECT norm FROM _pnorm WHERE kind <> 'invalid'").fetch_arrow_table().column(0).to_pylist()
+        norms = con.execute("SELECT norm FROM _pnorm WHERE kind <> 'invalid'").to_arrow_table().column(0).to_pylist()
         digest = self.pseudonymiser.digest
         digests = [digest(n) for n in norms]
         keys = pa.table({"norm": pa.array(norms, pa.string()),
@@ -395,13 +401,20 @@ class Loader:
                 select.append(f"CAST({q(source)} AS DATE)")
         select = [f"{expr} AS {q(name)}" for expr, name in zip(select, loaded.column_names)]
         names = ", ".join(q(c) for c in loaded.column_names)
-        con.execute(f"CREATE OR REPLACE TEMP TABLE {q('_good_' + t)} AS SELECT {', '.join(select)}, "
-                    f"_key AS _pk FROM ({good})" if table.per_patient else
-                    f"CREATE OR REPLACE TEMP TABLE {q('_good_' + t)} AS SELECT {', '.join(select)} FROM ({good})")
-        good_rows = con.execute(f"SELECT count(*) FROM {q('_good_' + t)}").fetchone()[0]
         target = q(loaded.name)
         superseded = 0
-        if loaded.kind == "state" and upsert:
+        quarantined = con.execute("SELECT count(DISTINCT row_number) FROM _err WHERE table_name = ?",
+                                  [t]).fetchone()[0]
+        if table.per_patient:
+            ctx.patients[t] = (ctx.patients[t] if not quarantined else con.execute(
+                f"SELECT count(DISTINCT _key) FROM ({good})").fetchone()[0])
+        if loaded.kind == "fact":
+            good_rows = con.execute(f"INSERT INTO {target} ({names}) SELECT {', '.join(select)} "
+                                    f"FROM ({good})").fetchone()[0]
+            return {"received": df.entry.rows, "loaded": good_rows, "quarantined": quarantined}
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {q('_good_' + t)} AS SELECT {', '.join(select)} FROM ({good})")
+        good_rows = con.execute(f"SELECT count(*) FROM {q('_good_' + t)}").fetchone()[0]
+        if upsert:
             match = " AND ".join(f"w.{q(k)} = g.{q(k)}" for k in loaded.key)
             con.execute(f"DELETE FROM {target} w USING {q('_good_' + t)} g WHERE {match} AND w.delivery_id IN "
                         f"(SELECT id FROM delivery WHERE ydernummer = ? AND extract_ts <= ?)",
@@ -413,12 +426,7 @@ class Loader:
             superseded = good_rows - inserted
         else:
             con.execute(f"INSERT INTO {target} ({names}) SELECT {names} FROM {q('_good_' + t)}")
-        if table.per_patient:
-            ctx.patients[t] = con.execute(f"SELECT count(DISTINCT _pk) FROM {q('_good_' + t)}").fetchone()[0]
-        received = df.entry.rows
-        counts = {"received": received, "loaded": good_rows - superseded,
-                  "quarantined": con.execute("SELECT count(DISTINCT row_number) FROM _err WHERE table_name = ?",
-                                             [t]).fetchone()[0]}
+        counts = {"received": df.entry.rows, "loaded": good_rows - superseded, "quarantined": quarantined}
         if superseded:
             counts["superseded"] = superseded
         return counts
@@ -491,6 +499,10 @@ class _Context:
     def period(self) -> tuple[str, str]:
         return (f"DATE {lit(self.manifest.period_start.isoformat())}",
                 f"DATE {lit(self.manifest.period_end.isoformat())}")
+
+
+def _with_window(table: str, window: str | None) -> str:
+    return f"(SELECT *, {window} FROM {table})" if window else table
 
 
 def _broken_reason(kind: str, message: str, expected: int) -> str:
