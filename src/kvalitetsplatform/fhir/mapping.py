@@ -108,11 +108,12 @@ class Mapper:
         group = "Patient.generalPractitioner.extension[sikringsgruppe]"
         for cpr, rows in self._patient_rows.items():
             for row in rows:
-                if self.listed_from and row["list_start"] is None and row["sikringsgruppe"] is None:
+                assume = self.listed_from and row["list_start"] is None and row["sikringsgruppe"] is None
+                if assume:
                     row["list_start"], row["sikringsgruppe"] = self.listed_from, 1
-                    assumed += 1
-                self._emit("patient", self._patient_source[cpr], row, birth_date="Patient.birthDate",
-                           list_start=listing, sikringsgruppe=group)
+                written = self._emit("patient", self._patient_source[cpr], row, birth_date="Patient.birthDate",
+                                     list_start=listing, sikringsgruppe=group)
+                assumed += bool(assume and written)
         if assumed:
             self.report.add("info", "", f"{assumed} patient(er) uden tilmeldingsoplysninger er registreret som "
                                         f"tilmeldt (sikringsgruppe 1) fra {self.listed_from:%d.%m.%Y}, som angivet "

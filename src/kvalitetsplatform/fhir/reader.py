@@ -235,7 +235,9 @@ class ResourceSet:
 
 
 def _content(data: dict) -> str:
-    return json.dumps({k: v for k, v in data.items() if k != "text"}, sort_keys=True, ensure_ascii=False)
+    """What makes two copies the same resource: everything but the narrative and the metadata."""
+    return json.dumps({k: v for k, v in data.items() if k not in ("text", "meta")}, sort_keys=True,
+                      ensure_ascii=False)
 
 
 def _newer(a: dict, b: dict) -> dict | None:
