@@ -192,6 +192,16 @@ def test_a_broken_row_in_the_middle_keeps_the_numbers_of_the_rows_after_it(tmp_p
     assert loaded == {r["contact_id"] for i, r in enumerate(rows["contact"]) if i not in (2, 4)}
 
 
+def test_a_malformed_quote_mid_file_quarantines_only_its_row(tmp_path, settings):
+    rows = build_rows()
+    write(tmp_path / "d", rows, fmt="csv")
+    rewrite_file(tmp_path / "d", "contact", lambda data: data.replace(b'"C000005"', b'"C000005'))
+    result = ingest_one(tmp_path / "d", settings)
+    assert result.status == "loaded"
+    assert quarantined(settings) == {("contact", 5, None, "broken_row")}
+    assert "anførselstegn" in query(settings, "SELECT reason FROM quarantine")[0][0]
+
+
 def test_warnings_count_in_the_quality_report_but_do_not_quarantine(tmp_path, settings):
     rows = build_rows()
     # A real-kind CPR (a date in 2050: nobody has it yet) whose date disagrees with the stated birth date.

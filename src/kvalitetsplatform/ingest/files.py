@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -38,7 +39,7 @@ def _digest_and_check_text(path: Path, is_csv: bool) -> str:
     """SHA-256 of the file; for CSV also that it is UTF-8, naming the byte and line where it is not."""
     digest = hashlib.sha256()
     decoder = codecs.getincrementaldecoder("utf-8")() if is_csv else None
-    offset = lines = 0
+    offset = 0
     with path.open("rb") as f:
         for block in iter(lambda: f.read(BLOCK), b""):
             digest.update(block)
@@ -48,12 +49,10 @@ def _digest_and_check_text(path: Path, is_csv: bool) -> str:
                     decoder.decode(block)
                 except UnicodeDecodeError as e:
                     at = offset - pending + e.start
-                    data = (e.object[: e.start])
-                    line = lines + data.count(b"\n") + 1
+                    row, line = _csv_position(path, at)
                     raise ContractError(path.name, f"filen er ikke UTF-8: byten 0x{e.object[e.start]:02X} ved "
                                                    f"byte {at} (linje {line}) kan ikke læses. Gem filen som UTF-8.",
-                                        row=max(line - 1, 0) or None) from None
-                lines += block.count(b"\n")
+                                        row=row or None) from None
             offset += len(block)
     if decoder is not None:
         try:
@@ -62,6 +61,16 @@ def _digest_and_check_text(path: Path, is_csv: bool) -> str:
             raise ContractError(path.name, f"filen er ikke UTF-8: den slutter midt i et tegn (byte {offset}). "
                                            "Gem filen som UTF-8.") from None
     return digest.hexdigest()
+
+
+def _csv_position(path: Path, offset: int) -> tuple[int, int]:
+    """(data row, physical line) of a byte in a CSV file: a newline ends a record only outside quotes."""
+    with path.open("rb") as f:
+        data = np.frombuffer(f.read(offset), dtype=np.uint8)
+    newlines = np.flatnonzero(data == ord("\n"))
+    quotes_before = np.searchsorted(np.flatnonzero(data == ord('"')), newlines)
+    record_ends = int(np.count_nonzero(quotes_before % 2 == 0))
+    return record_ends, len(newlines) + 1  # the header's end is the first record end
 
 
 def _parquet_columns(path: Path, entry: ManifestFile, table: Table) -> tuple[str, ...]:

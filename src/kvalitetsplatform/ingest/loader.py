@@ -249,7 +249,7 @@ class Loader:
                     "ignore_errors = true, store_rejects = true, rejects_table = '_rejects', "
                     "rejects_scan = '_reject_scans')")
         rejects = con.execute("SELECT line - 1, error_type::VARCHAR, error_message FROM _rejects "
-                              "ORDER BY line").fetchall()
+                              "ORDER BY line, error_type::VARCHAR <> 'UNQUOTED VALUE'").fetchall()
         # DuckDB can report several errors for one line; one record is one row.
         bad = sorted({r[0] for r in rejects})
         good = con.execute(f"SELECT count(*) FROM {q('_raw_' + t)}").fetchone()[0]
