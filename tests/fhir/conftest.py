@@ -21,7 +21,8 @@ LISTED_FROM = date(2020, 1, 1)
 
 
 def shared_examples() -> Path:
-    """The published HL7 Denmark / MedCom examples: $KP_SHARED_DIR/fhir-examples, else ../shared beside the repo."""
+    """The published HL7 Denmark / MedCom examples: $KP_SHARED_DIR/fhir-examples, else ../shared beside the
+    repo."""
     base = Path(os.environ["KP_SHARED_DIR"]) if os.environ.get("KP_SHARED_DIR") else REPO.parent / "shared"
     return base / "fhir-examples"
 
@@ -43,9 +44,10 @@ def import_fhir(paths, out: Path, **kwargs):
 
 
 def violations(table_name: str, row: dict, extract_ts: datetime = EXTRACT_TS) -> set[str]:
-    """The fields of a row the contract refuses — what ingestion is specified to quarantine (issue 2 §4): a missing
-    required value, a value outside its choices or pattern, a code not in its code system, a unit that is not the
-    analysis' unit, an implausible value, a date after the extract. Read from the contract and the terminology."""
+    """The fields of a row the contract refuses — what ingestion is specified to quarantine (issue 2 §4): a
+    missing required value, a value outside its choices or pattern, a code not in its code system, a unit that
+    is not the analysis' unit, an implausible value, a date after the extract. Read from the contract and the
+    terminology."""
     table = TABLES[table_name]
     bad: set[str] = set()
     for f in table.fields:

@@ -1,6 +1,6 @@
-"""Reading FHIR: malformed files, other FHIR versions, references that cannot be followed, NDJSON bulk exports,
-Bundles of every type, duplicates. Fatal problems stop the import before anything is written; the rest is reported
-with file, resource, place in the file and element."""
+"""Reading FHIR: malformed files, other FHIR versions, references that cannot be followed, NDJSON bulk
+exports, Bundles of every type, duplicates. Fatal problems stop the import before anything is written; the
+rest is reported with file, resource, place in the file and element."""
 
 from __future__ import annotations
 
@@ -57,7 +57,7 @@ def fatal(paths, tmp_path) -> list:
     return e.value.issues
 
 
-# --- files that are not FHIR R4 -------------------------------------------------------------------------------
+# --- files that are not FHIR R4 ---------------------------------------------------------------------------
 def test_malformed_json_names_file_line_and_column(tmp_path):
     bad = write(tmp_path / "in" / "bad.json", '{\n  "resourceType": "Patient",\n  "id": "x",\n}')
     [issue] = fatal([bad], tmp_path)
@@ -119,7 +119,7 @@ def test_a_resource_of_another_fhir_version_is_named_with_its_element(tmp_path, 
     assert version in issue.message and "kun FHIR R4" in issue.message
 
 
-# --- references -------------------------------------------------------------------------------------------------
+# --- references -------------------------------------------------------------------------------------------
 def test_a_reference_to_a_missing_patient_is_reported_and_the_rest_still_imports(tmp_path):
     bundle = write(tmp_path / "b.json", {"resourceType": "Bundle", "type": "collection", "entry": [
         {"resource": patient()}, {"resource": hba1c("o1")}, {"resource": hba1c("o2", subject="Patient/p9")}]})
@@ -213,7 +213,7 @@ def test_two_versions_ordered_by_last_updated(tmp_path):
     assert [str(r["birth_date"]) for r in tables["patient"]] == ["1970-01-01"]
 
 
-# --- NDJSON and Bundles -----------------------------------------------------------------------------------------
+# --- NDJSON and Bundles -----------------------------------------------------------------------------------
 def test_a_bulk_export_folder_of_ndjson_files_references_across_files(tmp_path):
     export = tmp_path / "export"
     write(export / "Patient.ndjson", "\n".join(json.dumps(p) for p in (patient("p1"), patient("p2", "0202802222")))
@@ -271,8 +271,8 @@ def test_every_bundle_type_gives_the_same_rows(tmp_path, kind):
 
 
 def test_a_transaction_with_only_uuid_full_urls_and_a_nested_bundle(tmp_path):
-    """Transactions often carry no ids, only urn:uuid fullUrls that the references use; a Bundle may sit inside
-    another (a batch-response of searchsets)."""
+    """Transactions often carry no ids, only urn:uuid fullUrls that the references use; a Bundle may sit
+    inside another (a batch-response of searchsets)."""
     p, o = patient(), hba1c(subject="urn:uuid:11111111-1111-4111-8111-111111111111")
     del p["id"], o["id"]
     inner = {"resourceType": "Bundle", "type": "transaction", "entry": [

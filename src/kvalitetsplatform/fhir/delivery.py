@@ -1,4 +1,5 @@
-"""FHIR files → an ordinary delivery folder (contract tables + manifest), which ingestion then treats like any other."""
+"""FHIR files → an ordinary delivery folder (contract tables + manifest), which ingestion then treats like any
+other."""
 
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ FACT_DATES = {"contact": "contact_ts", "diagnosis": "recorded_date", "lab_result
 
 
 def to_table(name: str, rows: list[dict]) -> pa.Table:
-    """Rows as a contract-shaped Arrow table. Columns are nullable here: a required value FHIR did not carry stays
-    empty, and ingestion quarantines the row (write_delivery casts to the contract schema, so the nullability is
-    relaxed for the cast and the files keep the contract's types)."""
+    """Rows as a contract-shaped Arrow table. Columns are nullable here: a required value FHIR did not carry
+    stays empty, and ingestion quarantines the row (write_delivery casts to the contract schema, so the
+    nullability is relaxed for the cast and the files keep the contract's types)."""
     schema = arrow_schema(TABLES[name])
     relaxed = pa.schema([f.with_nullable(True) for f in schema])
     columns = {f.name: [row.get(f.name) for row in rows] for f in schema}
@@ -38,15 +39,16 @@ def to_delivery(paths: Iterable[Path], out_dir: Path, ydernummer: str | None = N
                 vendor: str = "FHIR", extract_ts: datetime | None = None,
                 period: tuple[date, date] | None = None, practice: dict | None = None,
                 listed_from: date | None = None, delivery_id: str | None = None) -> tuple[Manifest, MappingReport]:
-    """Read FHIR R4 files (JSON resources, Bundles, NDJSON; folders are searched) and write them as one delivery.
+    """Read FHIR R4 files (JSON resources, Bundles, NDJSON; folders are searched) and write them as one
+    delivery.
 
-    `ydernummer` names the delivering practice when the data holds several or none. `extract_ts` (default: now, in
-    Danish time) is when the extract was taken; `period` (default: the first to the last fact date, not beyond the
-    extract date) what it covers. `practice` supplies practice master data FHIR does not carry (cluster, region,
-    practice type …); values in the FHIR Organization win. `listed_from`: patients whose data carries no listing
-    (FHIR has no element for it; see docs/fhir.md) are taken as listed, sikringsgruppe 1, from this date — without it
-    such patients cannot be written and are reported. Raises FhirImportError, writing nothing, when the input
-    cannot be read as FHIR R4 or names no single practice."""
+    `ydernummer` names the delivering practice when the data holds several or none. `extract_ts` (default:
+    now, in Danish time) is when the extract was taken; `period` (default: the first to the last fact date,
+    not beyond the extract date) what it covers. `practice` supplies practice master data FHIR does not carry
+    (cluster, region, practice type …); values in the FHIR Organization win. `listed_from`: patients whose
+    data carries no listing (FHIR has no element for it; see docs/fhir.md) are taken as listed, sikringsgruppe
+    1, from this date — without it such patients cannot be written and are reported. Raises FhirImportError,
+    writing nothing, when the input cannot be read as FHIR R4 or names no single practice."""
     paths = [Path(p) for p in paths]
     report = MappingReport()
     resources = Reader(report).read(paths)
@@ -80,8 +82,8 @@ def _period(rows: dict[str, list[dict]], extract_day: date) -> tuple[date, date]
 
 
 def _fingerprint(paths: list[Path]) -> str:
-    """A short digest of the input's content: the same files give the same delivery id, so a repeated import is a
-    repeated delivery (idempotent at ingestion), and changed files a new one."""
+    """A short digest of the input's content: the same files give the same delivery id, so a repeated import
+    is a repeated delivery (idempotent at ingestion), and changed files a new one."""
     digest = hashlib.sha256()
     for path in fhir_files(paths):
         digest.update(path.name.encode())

@@ -1,14 +1,15 @@
 """FHIR resources → rows of the extract contract's tables.
 
 The rule that decides between the mapping report and ingestion's quarantine (docs/fhir.md explains it with the
-examples): the mapper leaves out only what is not a row of the contract at all — a resource whose patient cannot be
-identified (no subject, a reference that cannot be followed, a patient without CPR), a resource entered in error, an
-encounter that has not taken place — and names each such case in the report with file, resource and element. Every
-other resource becomes a row, carrying what FHIR said even when the contract will refuse it: a code without a system
-gets an empty `code_system`, a code from a system the contract has no place for keeps that system's URI, a text-only
-condition has no code, a missing gender or birth date is left empty, a date in the future stays in the future.
-Ingestion then quarantines the row with its reason, the same as for any delivery. The mapper never invents a value
-FHIR did not carry; it only translates (gender → sex, LOINC blood pressure → DNK, class → channel).
+examples): the mapper leaves out only what is not a row of the contract at all — a resource whose patient
+cannot be identified (no subject, a reference that cannot be followed, a patient without CPR), a resource
+entered in error, an encounter that has not taken place — and names each such case in the report with file,
+resource and element. Every other resource becomes a row, carrying what FHIR said even when the contract will
+refuse it: a code without a system gets an empty `code_system`, a code from a system the contract has no place
+for keeps that system's URI, a text-only condition has no code, a missing gender or birth date is left empty,
+a date in the future stays in the future. Ingestion then quarantines the row with its reason, the same as for
+any delivery. The mapper never invents a value FHIR did not carry; it only translates (gender → sex, LOINC
+blood pressure → DNK, class → channel).
 """
 
 from __future__ import annotations
@@ -72,16 +73,16 @@ class Mapper:
         self._producers: dict[int, str] = {}
         self._roles: dict[int, list[FhirResource]] = {}
 
-    # --- reporting ---------------------------------------------------------------------------------------------
+    # --- reporting -----------------------------------------------------------------------------------------
     def issue(self, severity: Severity, resource: FhirResource, element: str, message: str) -> None:
         owner = resource.contained_in or resource
         self.report.add(severity, owner.origin.file, message, resource=resource.label,
                         position=owner.origin.position, element=element)
 
     def _emit(self, table: str, r: FhirResource | None, row: dict, **elements: str) -> bool:
-        """Add a row. A required text the FHIR data lacks is written empty, for ingestion to quarantine; a required
-        date, time or number cannot be left empty in a delivery file, so the row is reported here instead, naming
-        the FHIR element it would have come from (`elements`: field → element)."""
+        """Add a row. A required text the FHIR data lacks is written empty, for ingestion to quarantine; a
+        required date, time or number cannot be left empty in a delivery file, so the row is reported here
+        instead, naming the FHIR element it would have come from (`elements`: field → element)."""
         missing = []
         for f in TABLES_BY_NAME[table].fields:
             if f.required and row.get(f.name) is None:
@@ -119,7 +120,7 @@ class Mapper:
                                         f"tilmeldt (sikringsgruppe 1) fra {self.listed_from:%d.%m.%Y}, som angivet "
                                         "ved importen")
 
-    # --- the run -----------------------------------------------------------------------------------------------
+    # --- the run -------------------------------------------------------------------------------------------
     def run(self) -> Mapped:
         practice_yder = self._practice()
         self._roles_by_practitioner()
@@ -152,7 +153,7 @@ class Mapper:
             return True
         return False
 
-    # --- references --------------------------------------------------------------------------------------------
+    # --- references ----------------------------------------------------------------------------------------
     def _follow(self, r: FhirResource, reference: object, element: str, severity: Severity = "advarsel",
                 consequence: str = "") -> FhirResource | None:
         if reference is None:
@@ -212,7 +213,7 @@ class Mapper:
                 return found
         return None
 
-    # --- dates -------------------------------------------------------------------------------------------------
+    # --- dates ---------------------------------------------------------------------------------------------
     def _when(self, r: FhirResource, element: str, value: object, as_date: bool = False):
         if value is None:
             return None
@@ -234,7 +235,7 @@ class Mapper:
             return self._when(r, f"{r.type}.effectivePeriod.start", data["effectivePeriod"].get("start"), as_date)
         return None
 
-    # --- practice and staff ------------------------------------------------------------------------------------
+    # --- practice and staff --------------------------------------------------------------------------------
     def _practice(self) -> str | None:
         """The delivering practice: the Organization with the given ydernummer, or the one ydernummer found."""
         found: dict[str, list[FhirResource]] = {}
@@ -329,7 +330,7 @@ class Mapper:
         for p in roles:
             self.report.mapped["PractitionerRole"] += 1
 
-    # --- patients ----------------------------------------------------------------------------------------------
+    # --- patients ------------------------------------------------------------------------------------------
     def _cpr_of(self, r: FhirResource) -> tuple[str | None, str]:
         idents = list(enumerate(_identifiers(r)))
         for wanted in (lambda s: s == systems.CPR, systems.is_ecpr):
@@ -375,8 +376,8 @@ class Mapper:
         self.report.mapped["Patient"] += 1
 
     def _merge_patient(self, r: FhirResource, cpr: str, rows: list[dict]) -> None:
-        """Several Patient resources with one CPR (MedCom messages each carry their own copy) are one patient: the
-        first non-empty value of each field wins, and a conflicting value is reported."""
+        """Several Patient resources with one CPR (MedCom messages each carry their own copy) are one patient:
+        the first non-empty value of each field wins, and a conflicting value is reported."""
         known = self._patient_rows.get(cpr)
         if known is None:
             self._patient_rows[cpr], self._patient_source[cpr] = rows, r
@@ -404,7 +405,7 @@ class Mapper:
                 if row not in known:
                     known.append(row)
 
-    # --- contacts and admissions -------------------------------------------------------------------------------
+    # --- contacts and admissions ---------------------------------------------------------------------------
     def _encounter(self, r: FhirResource) -> None:
         data = r.data
         status = data.get("status")
@@ -462,7 +463,7 @@ class Mapper:
             "diagnosis_code": diagnosis, "acute": priority, "hospital": hospital,
         }, admitted_date="Encounter.period.start", acute="Encounter.priority")
 
-    # --- diagnoses ---------------------------------------------------------------------------------------------
+    # --- diagnoses -----------------------------------------------------------------------------------------
     def _condition(self, r: FhirResource) -> None:
         data = r.data
         if any(c.get("code") == "refuted" for c in codings(data.get("verificationStatus"))):
@@ -495,7 +496,7 @@ class Mapper:
             "source": source, "status": status,
         }, recorded_date="Condition.recordedDate")
 
-    # --- observations ------------------------------------------------------------------------------------------
+    # --- observations --------------------------------------------------------------------------------------
     def _index_helpers(self) -> None:
         """The lab that produced an observation is often named only on its DiagnosticReport; a prescription's
         redemption is a MedicationDispense pointing back at it."""
@@ -619,7 +620,7 @@ class Mapper:
             else None,
             "text": text}, note_ts="Observation.effective[x]")
 
-    # --- medication --------------------------------------------------------------------------------------------
+    # --- medication ----------------------------------------------------------------------------------------
     def _medication(self, r: FhirResource) -> None:
         data, kind = r.data, r.type
         if kind == "MedicationStatement" and data.get("status") == "not-taken":
@@ -679,7 +680,7 @@ class Mapper:
             n_packs="MedicationRequest.dispenseRequest.quantity (i pakninger)" if kind == "MedicationRequest"
             else "MedicationStatement (angiver ikke antal pakninger)")
 
-    # --- chronic-care pathways ---------------------------------------------------------------------------------
+    # --- chronic-care pathways -----------------------------------------------------------------------------
     def _episode(self, r: FhirResource) -> None:
         data = r.data
         condition = next((ENROLMENT_CODES.get(c.get("code")) for concept in data.get("type") or []
@@ -699,7 +700,7 @@ class Mapper:
             start_date="EpisodeOfCare.period.start")
 
 
-# --- helpers -----------------------------------------------------------------------------------------------------
+# --- helpers ----------------------------------------------------------------------------------------------
 _PATIENT_ELEMENT = {"name": "name", "birth_date": "birthDate", "sex": "gender", "kommune_code": "address",
                     "death_date": "deceasedDateTime"}
 
@@ -749,9 +750,10 @@ def _organization_name(org: FhirResource) -> str | None:
 
 
 def _diagnosis_code(concept: object) -> tuple[str | None, str | None]:
-    """(contract code system, code) of a Condition.code: ICPC-2 before SKS (the GP's own classification), ICD-10
-    written as SKS ("D" + the code without its dot). A coding the contract cannot hold keeps its system's URI (and a
-    coding without a system an empty one) so that ingestion names it when it quarantines the row."""
+    """(contract code system, code) of a Condition.code: ICPC-2 before SKS (the GP's own classification),
+    ICD-10 written as SKS ("D" + the code without its dot). A coding the contract cannot hold keeps its
+    system's URI (and a coding without a system an empty one) so that ingestion names it when it quarantines
+    the row."""
     found = {}
     for c in codings(concept):
         system = systems.diagnosis_code_system(c.get("system"), c.get("code"))
@@ -792,8 +794,8 @@ def _observation_code(concept: object, home: bool) -> tuple[str | None, str | No
 
 
 def _observation_table(data: dict, system: str | None, code: str | None) -> str:
-    """lab_result or measurement: the sender's category decides; without one, the code (vital signs and the MCS
-    and KP codes are measurements, other NPU and DNK codes laboratory analyses)."""
+    """lab_result or measurement: the sender's category decides; without one, the code (vital signs and the
+    MCS and KP codes are measurements, other NPU and DNK codes laboratory analyses)."""
     categories = {c.get("code") for concept in data.get("category") or [] for c in codings(concept)}
     if categories & systems.LAB_CATEGORIES:
         return "lab_result"

@@ -1,11 +1,13 @@
-"""Reading FHIR R4 JSON: single resources, Bundles of every type, NDJSON bulk-export files — and resolving references.
+"""Reading FHIR R4 JSON: single resources, Bundles of every type, NDJSON bulk-export files — and resolving
+references.
 
-Everything read in one import forms one set: a reference in one file may point to a resource in another (a bulk
-export's Observation.ndjson points into Patient.ndjson). Inside a Bundle a reference resolves against the Bundle's
-own entries first (by fullUrl, as the FHIR specification says), then against the whole set.
+Everything read in one import forms one set: a reference in one file may point to a resource in another (a
+bulk export's Observation.ndjson points into Patient.ndjson). Inside a Bundle a reference resolves against the
+Bundle's own entries first (by fullUrl, as the FHIR specification says), then against the whole set.
 
-A file that is not FHIR R4 — malformed JSON, an object that is no resource, a resource in STU3 or R5 shape, a Bundle
-without a type — is a fatal problem: reading goes on to find every such problem, then `FhirImportError` lists them.
+A file that is not FHIR R4 — malformed JSON, an object that is no resource, a resource in STU3 or R5 shape, a
+Bundle without a type — is a fatal problem: reading goes on to find every such problem, then `FhirImportError`
+lists them.
 """
 
 from __future__ import annotations
@@ -25,7 +27,8 @@ BUNDLE_TYPES = {"document", "message", "transaction", "transaction-response", "b
                 "history", "searchset", "collection"}
 FHIR_SUFFIXES = (".json", ".ndjson", ".json.gz", ".ndjson.gz")
 
-# Shapes that exist in other FHIR versions but not in R4: (resource type, element, version it belongs to, R4 name).
+# Shapes that exist in other FHIR versions but not in R4: (resource type, element, version it belongs to, R4
+# name).
 OTHER_VERSION_ELEMENTS: tuple[tuple[str, str, str, str], ...] = (
     ("Condition", "assertedDate", "STU3", "recordedDate"),
     ("Condition", "context", "STU3", "encounter"),
@@ -47,7 +50,8 @@ OTHER_VERSION_ELEMENTS: tuple[tuple[str, str, str, str], ...] = (
     ("Patient", "careProvider", "DSTU2", "generalPractitioner"),
     ("Practitioner", "practitionerRole", "DSTU2", "PractitionerRole"),
 )
-# Elements whose JSON type changed: (resource type, element, JSON type in the other version, version, R4 type).
+# Elements whose JSON type changed: (resource type, element, JSON type in the other version, version, R4
+# type).
 OTHER_VERSION_TYPES: tuple[tuple[str, str, type, str, str], ...] = (
     ("Condition", "clinicalStatus", str, "STU3", "CodeableConcept"),
     ("Condition", "verificationStatus", str, "STU3", "CodeableConcept"),
@@ -103,8 +107,8 @@ class FhirResource:
 
     @property
     def logical_id(self) -> str | None:
-        """The id, or for a Bundle entry without one the uuid of its fullUrl (transaction bundles often have only
-        `urn:uuid:` fullUrls)."""
+        """The id, or for a Bundle entry without one the uuid of its fullUrl (transaction bundles often have
+        only `urn:uuid:` fullUrls)."""
         if self.id:
             return self.id
         url = self.origin.full_url or ""
@@ -205,7 +209,8 @@ class ResourceSet:
                      report: MappingReport) -> tuple[FhirResource, bool]:
         """The same type and id read twice: identical copies are merged; of two versions the newer one (by
         meta.versionId, then meta.lastUpdated) wins; two different resources under one id stay apart, and a
-        reference to that id is then ambiguous. Returns the resource to use and whether it is new to the set."""
+        reference to that id is then ambiguous. Returns the resource to use and whether it is new to the set.
+        """
         variants = self.ambiguous.get(key) or [self.by_key[key]]
         for other in variants:
             if _content(other.data) == _content(resource.data):
@@ -252,7 +257,8 @@ def _newer(a: dict, b: dict) -> dict | None:
 
 
 def fhir_files(paths: Iterable[Path]) -> list[Path]:
-    """The files to read: each path itself, or the FHIR files under a folder (sorted, so imports are repeatable)."""
+    """The files to read: each path itself, or the FHIR files under a folder (sorted, so imports are
+    repeatable)."""
     out: list[Path] = []
     for path in paths:
         path = Path(path)

@@ -1,4 +1,5 @@
-"""What an import found: problems named by file, resource and element, and counts of what was and wasn't mapped."""
+"""What an import found: problems named by file, resource and element, and counts of what was and wasn't
+mapped."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ Severity = Literal["fejl", "advarsel", "info"]
 
 @dataclass(frozen=True)
 class Issue:
-    """One finding. `fejl`: something in the input could not be imported; `advarsel`: imported, but a value was
-    lost or left empty; `info`: a deliberate choice the mapping made (a supplement code dropped, a duplicate merged)."""
+    """One finding. `fejl`: something in the input could not be imported; `advarsel`: imported, but a value
+    was lost or left empty; `info`: a deliberate choice the mapping made (a supplement code dropped, a
+    duplicate merged)."""
 
     severity: Severity
     file: str
@@ -31,8 +33,8 @@ class Issue:
 
 
 class FhirImportError(ValueError):
-    """The input cannot be read as FHIR R4 at all (malformed JSON, wrong FHIR version, a broken Bundle). Nothing is
-    written. Lists every such problem found, not just the first."""
+    """The input cannot be read as FHIR R4 at all (malformed JSON, wrong FHIR version, a broken Bundle).
+    Nothing is written. Lists every such problem found, not just the first."""
 
     def __init__(self, issues: list[Issue]):
         self.issues = issues

@@ -1,14 +1,14 @@
 """The Danish identifier and code systems as FHIR writes them, and what each means in the extract contract.
 
-The same code system travels under several URIs (NPU as an OID and as `http://npu-terminology.org`; ICPC-2 under
-its OID, the HL7 Denmark canonical and KiAP's URI), so the mapping asks this module rather than comparing strings.
-The contract's own names for code systems (`NPU`, `ICPC2DK` …) are the terminology package's; nothing here re-declares
-codes, only where they are found in FHIR.
+The same code system travels under several URIs (NPU as an OID and as `http://npu-terminology.org`; ICPC-2
+under its OID, the HL7 Denmark canonical and KiAP's URI), so the mapping asks this module rather than
+comparing strings. The contract's own names for code systems (`NPU`, `ICPC2DK` …) are the terminology
+package's; nothing here re-declares codes, only where they are found in FHIR.
 """
 
 from __future__ import annotations
 
-# --- identifiers -----------------------------------------------------------------------------------------------
+# --- identifiers -------------------------------------------------------------------------------------------
 CPR = "urn:oid:1.2.208.176.1.2"
 ECPR_PREFIX = "urn:oid:1.2.208.176.1.6.1."  # replacement numbers: .1 (X-eCPR), .3.<issuer> (D-eCPR)
 SOR = "urn:oid:1.2.208.176.1.1"
@@ -18,7 +18,7 @@ MUNICIPALITY_CODES = "http://hl7.dk/fhir/core/CodeSystem/dk-core-municipality-co
 REGION_CODES = "http://hl7.dk/fhir/core/CodeSystem/dk-core-regional-subdivision-codes"
 AUTHORISATION = "https://autregweb.sst.dk"
 
-# --- code systems → the contract's names ----------------------------------------------------------------------
+# --- code systems → the contract's names -------------------------------------------------------------------
 NPU_SYSTEMS = ("urn:oid:1.2.208.176.2.1", "http://npu-terminology.org")
 MCS_SYSTEMS = ("http://medcomfhir.dk/ig/terminology/CodeSystem/medcom-observation-codes", "urn:oid:1.2.208.184.100.8")
 ICPC2_SYSTEMS = ("urn:oid:1.2.208.176.2.31", "http://hl7.dk/fhir/core/CodeSystem/icpc2E-DK",
@@ -37,12 +37,13 @@ KP_CODES = f"{KP_BASE}/CodeSystem/kp"
 YDELSESKODE = f"{KP_BASE}/CodeSystem/ydelseskode"
 KP_ID = f"{KP_BASE}/NamingSystem/"  # + table name: the contract's row identifier, kept through a round trip
 
-# Lab and measurement namespaces hold NPU, DNK and MCS codes side by side (MedCom writes DNK05472 under the NPU OID);
-# the code's prefix says which contract system it belongs to.
+# Lab and measurement namespaces hold NPU, DNK and MCS codes side by side (MedCom writes DNK05472 under the
+# NPU OID); the code's prefix says which contract system it belongs to.
 LAB_SYSTEMS = NPU_SYSTEMS + MCS_SYSTEMS
 LAB_PREFIXES = ("NPU", "DNK", "MCS")
 
-# LOINC codes the Danish vital-sign examples use, translated to the contract's codes (office and home measurement).
+# LOINC codes the Danish vital-sign examples use, translated to the contract's codes (office and home
+# measurement).
 BP_PANEL = "85354-9"
 LOINC_SYSTOLIC, LOINC_DIASTOLIC = "8480-6", "8462-4"
 OFFICE_BP = {LOINC_SYSTOLIC: ("DNK", "DNK05472"), LOINC_DIASTOLIC: ("DNK", "DNK05473")}
@@ -56,7 +57,8 @@ LOINC_TO_CONTRACT = {
     "39156-5": ("KP", "BMI"),
 }
 
-# Units: the contract writes the terminology's unit; FHIR senders write UCUM codes or variants of the same unit.
+# Units: the contract writes the terminology's unit; FHIR senders write UCUM codes or variants of the same
+# unit.
 UNIT_SYNONYMS = {"mm[Hg]": "mmHg", "1/min": "/min", "{beats}/min": "/min", "{beat}/min": "/min", "10*9/L": "10^9/L",
                  "mmol/l": "mmol/L", "umol/L": "µmol/L", "Cel": "°C", "kg/m2": "kg/m²", "bpm": "/min",
                  "slag/minut": "/min"}
@@ -91,14 +93,14 @@ HOSPITAL_CLASSES = {"IMP", "ACUTE", "NONAC"}
 # Observation.category codes that say which contract table an observation belongs to.
 LAB_CATEGORIES = {"laboratory"}
 MEASUREMENT_CATEGORIES = {"vital-signs", "exam", "survey", "social-history", "activity", "procedure"}
-# Codes that are measurements whatever the category (vital signs and the practice's own recordings); other NPU and
-# DNK codes are laboratory analyses.
+# Codes that are measurements whatever the category (vital signs and the practice's own recordings); other NPU
+# and DNK codes are laboratory analyses.
 MEASUREMENT_CODES = {("DNK", "DNK05472"), ("DNK", "DNK05473"), ("NPU", "NPU03804"), ("NPU", "NPU21692")}
 
 INTERPRETATION_FLAGS = {"H": "H", "HH": "H", "HU": "H", "L": "L", "LL": "L", "LU": "L", "N": "N"}
 
-# The platform's extensions: what the contract holds and neither FHIR R4 nor DK Core has an element for. Written by
-# contract_to_fhir and read back, so a contract → FHIR → contract round trip is lossless.
+# The platform's extensions: what the contract holds and neither FHIR R4 nor DK Core has an element for.
+# Written by contract_to_fhir and read back, so a contract → FHIR → contract round trip is lossless.
 EXT = {name: f"{KP_BASE}/StructureDefinition/{name}" for name in (
     "listing-period",  # on Patient.generalPractitioner: the listing (tilmelding) with the practice
     "sikringsgruppe",  # on Patient.generalPractitioner: 1 listed, 2 free choice
@@ -137,7 +139,8 @@ def lab_code_system(system: str | None, code: str | None) -> str | None:
 
 
 def diagnosis_code_system(system: str | None, code: str | None) -> str | None:
-    """The contract system ("ICPC2DK", "SKS") of a diagnosis coding, else None. ICD-10 counts as SKS (see code)."""
+    """The contract system ("ICPC2DK", "SKS") of a diagnosis coding, else None. ICD-10 counts as SKS (see
+    code)."""
     if not system or not code:
         return None
     if system in ICPC2_SYSTEMS:

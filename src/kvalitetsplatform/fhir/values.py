@@ -20,9 +20,10 @@ class Partial(ValueError):
 def parse_datetime(value: object) -> datetime | None:
     """A FHIR date, dateTime or instant as a naive timestamp in Danish local time, to the second.
 
-    Times with a zone are converted to Copenhagen time; a time whose offset already is Copenhagen's for that wall
-    time is kept as written (so a time written by contract_to_fhir reads back unchanged, also across DST changes).
-    A date alone means midnight. Raises Partial for "2023" / "2023-09", ValueError for anything malformed."""
+    Times with a zone are converted to Copenhagen time; a time whose offset already is Copenhagen's for that
+    wall time is kept as written (so a time written by contract_to_fhir reads back unchanged, also across DST
+    changes). A date alone means midnight. Raises Partial for "2023" / "2023-09", ValueError for anything
+    malformed."""
     if not isinstance(value, str) or not value:
         raise ValueError(f"forventede en dato eller et tidspunkt, fik {value!r}")
     if _PARTIAL.match(value):
@@ -84,8 +85,8 @@ def concept_text(concept: object) -> str | None:
 
 
 def human_name(names: object) -> str | None:
-    """The person's name for the contract: the official name (else the first), given names then family name, as
-    the text when there are no parts. Prefixes ("Mr") are left out."""
+    """The person's name for the contract: the official name (else the first), given names then family name,
+    as the text when there are no parts. Prefixes ("Mr") are left out."""
     if not isinstance(names, list):
         return None
     candidates = [n for n in names if isinstance(n, dict)]

@@ -1,9 +1,10 @@
 """The extract contract as FHIR R4 in DK Core / MedCom shape: the reverse of the mapping.
 
-`contract_to_fhir` turns one delivery's tables into resources that `to_delivery` reads back to the same rows — every
-field the mapping reads is written, with the platform's extensions (fhir/systems.py EXT) for what FHIR has no element
-for. Blood pressure pairs become a LOINC panel with DNK/MCS-coded components, as DK Core's examples do; a lab
-result's producer is a contained Organization; the Medication is contained in its MedicationRequest.
+`contract_to_fhir` turns one delivery's tables into resources that `to_delivery` reads back to the same rows —
+every field the mapping reads is written, with the platform's extensions (fhir/systems.py EXT) for what FHIR
+has no element for. Blood pressure pairs become a LOINC panel with DNK/MCS-coded components, as DK Core's
+examples do; a lab result's producer is a contained Organization; the Medication is contained in its
+MedicationRequest.
 
 Not carried: survey_response (anonymous questionnaires have no patient and come through another channel).
 """
@@ -106,7 +107,7 @@ class _Writer:
     def clinician_ref(clinician_id: str | None) -> dict | None:
         return {"reference": f"Practitioner/{_fhir_id(clinician_id, 'clinician')}"} if clinician_id else None
 
-    # --- tables ---------------------------------------------------------------------------------------------------
+    # --- tables --------------------------------------------------------------------------------------------
     def practice(self, rows: list[dict]) -> None:
         for i, row in enumerate(rows):
             org_id = _fhir_id(row["ydernummer"], "org") if i == 0 else f"{_fhir_id(row['ydernummer'], 'org')}-{i}"
@@ -263,7 +264,8 @@ class _Writer:
             })
 
     def measurement(self, rows: list[dict]) -> None:
-        # A systolic and a diastolic value taken together become one blood-pressure panel, as DK Core writes it.
+        # A systolic and a diastolic value taken together become one blood-pressure panel, as DK Core writes
+        # it.
         pending: dict[tuple, dict] = {}
         panels: dict[int, tuple[dict, dict]] = {}
         for i, row in enumerate(rows):
@@ -439,7 +441,8 @@ TABLE_ORDER = ("practice", "clinician", "patient", "contact", "diagnosis", "lab_
 
 
 def contract_to_fhir(tables: Mapping[str, pa.Table | Iterable[Mapping]], ydernummer: str) -> list[dict]:
-    """One delivery's contract tables as FHIR R4 resources (patients first referenced get ids patient-1, -2 …)."""
+    """One delivery's contract tables as FHIR R4 resources (patients first referenced get ids patient-1, -2
+    …)."""
     writer = _Writer(ydernummer)
     unknown = set(tables) - set(TABLE_ORDER) - set(NOT_CARRIED)
     if unknown:
@@ -467,7 +470,8 @@ def write_ndjson(folder: Path, resources: list[dict]) -> list[Path]:
 
 def to_bundle(resources: list[dict], bundle_type: str = "collection", bundle_id: str | None = None,
               timestamp: datetime | None = None) -> dict:
-    """Resources as one Bundle; each entry's fullUrl is its relative URL's absolute form under the platform base."""
+    """Resources as one Bundle; each entry's fullUrl is its relative URL's absolute form under the platform
+    base."""
     entries = []
     for resource in resources:
         entry: dict = {"fullUrl": f"{systems.KP_BASE}/{resource['resourceType']}/{resource['id']}",
