@@ -70,7 +70,8 @@ class _PackageParser:
     def package(self, doc: Node) -> m.Package:
         r = self.r
         top = r.mapping(doc, "", PACKAGE_FIELDS, ("package", "version", "title", "why", "audience", "author",
-                                                 "checked_by", "review_by", "changes", "codelists", "indicators"))
+                                                 "checked_by", "review_by", "changes", "codelists", "indicators",
+                                                 "tests"))
         package_id = r.attempt(self._package_id, top["package"])
         version = r.attempt(r.text, top["version"], "version")
         title = r.attempt(r.bilingual, top["title"], "title")
@@ -92,11 +93,9 @@ class _PackageParser:
             why=m.Text(*why) if why else m.Text("", ""), audience=audience or (), author=author or "",
             checked_by=checked_by or "", review_by=review_by, changes=changes or (), codelists=self.codelists,
             indicators=tuple(i for i, _ in indicators), file=str(self.path))
-        if "tests" in top:
-            from kvalitetsplatform.indicators.testpatients import read_tests
-            tests = read_tests(r, top["tests"], package, {i.id: node for i, node in indicators})
-            package = replace(package, tests=tests)
-        return package
+        from kvalitetsplatform.indicators.testpatients import read_tests
+        tests = read_tests(r, top["tests"], package, {i.id: node for i, node in indicators})
+        return replace(package, tests=tests)
 
     def _package_id(self, node: Node) -> str:
         value = self.r.text(node, "package")
@@ -236,7 +235,7 @@ class _PackageParser:
                                                          "'denominator' uden 'events'")
             events = self.events(num_node, f"{field}.numerator")
             if events.window.months is None or events.window.months <= 0:
-                r.fail(num_node, f"{field}.numerator.events", "en rate skal tælle i et vindue af hele måneder eller "
+                r.fail(num_node.value["events"], f"{field}.numerator.events", "en rate skal tælle i et vindue af hele måneder eller "
                                                               "år (fx within: 12 months), så den kan omregnes til "
                                                               "pr. år")
             narrowing = self.criterion(den_node, f"{field}.denominator") if den_node is not None else None
@@ -439,12 +438,12 @@ class _PackageParser:
                 r.fail(item, where, f"ukendt kodeliste '{alias}'; erklær den under 'codelists' (erklærede: "
                                     f"{declared})")
             codelist = self.codelists[alias]
+            self.used.add(alias)
             allowed = m.EVENT_TABLES[table].systems
             wrong = [s for s in codelist.systems if s not in allowed]
             if wrong:
                 r.fail(item, where, f"kodelisten '{alias}' har {'/'.join(wrong)}-koder, men {table} rummer kun "
                                     f"{'/'.join(allowed)}")
-            self.used.add(alias)
             found.append(codelist)
         return tuple(found)
 

@@ -89,7 +89,8 @@ def _convert(node: yaml.Node, file: str, errors: list[PackageError]) -> Node:
             errors.append(PackageError(file, key_line, key, f"nøglen '{key}' står to gange (første gang linje "
                                                             f"{mapping[key].line})"))
             continue
-        mapping[key] = _convert(value_node, file, errors)
+        value = _convert(value_node, file, errors)
+        mapping[key] = Node(value.value, key_line)  # a mistake in a value is reported on its key's line
     return Node(mapping, line)
 
 

@@ -91,12 +91,11 @@ class TestCase:
 
 def read_tests(r: Reader, node: Node, package: m.Package, indicator_nodes: dict[str, Node]) -> tuple[TestCase, ...]:
     cases = []
-    errors_before = len(r.errors)
     for i, item in enumerate(r.attempt(r.sequence, node, "tests") or []):
         case = r.attempt(_case, r, item, f"tests[{i}]", package, i)
         if case is not None:
             cases.append(case)
-    if len(r.errors) == errors_before:  # coverage is judged on the complete set of cases only
+    if not r.errors:  # coverage is judged on a package without other mistakes (they would hide cases)
         _check_coverage(r, package, cases, indicator_nodes)
     return tuple(cases)
 
