@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
+import pyarrow as pa
 
 from kvalitetsplatform.synth import parameters as P
 from kvalitetsplatform.synth.catalogue import (ADMISSION_CAUSES, DRUGS, INFECTIONS, LABS, LDL_REDUCTION, REGIMENS,
@@ -47,23 +49,88 @@ def contact_rate(w: World, people: np.ndarray, day: int) -> np.ndarray:
     return base * (1 + P.CHRONIC_CONTACT_FACTOR * np.minimum(n_chronic, 4))
 
 
+class Cat:
+    """A string column as small-integer codes into a short list of categories (None allowed).
+
+    Millions of rows take few distinct values (codes, channels, flags); keeping them as codes makes building the
+    Arrow columns a `take` instead of a conversion of Python or numpy strings.
+    """
+    __slots__ = ("categories", "codes")
+
+    def __init__(self, categories, codes):
+        self.categories = list(categories)
+        self.codes = np.asarray(codes, np.int32)
+
+    @staticmethod
+    def of(value, n: int | None = None) -> "Cat":
+        if isinstance(value, Cat):
+            return value
+        if value is None or isinstance(value, str):
+            return Cat([value], np.zeros(n, np.int32))
+        codes, uniques = pd.factorize(np.asarray(value, object), use_na_sentinel=True)
+        categories = list(uniques)
+        if (codes < 0).any():
+            categories.append(None)
+            codes = np.where(codes < 0, len(categories) - 1, codes)
+        return Cat(categories, codes)
+
+    def __len__(self) -> int:
+        return len(self.codes)
+
+    def __getitem__(self, sel) -> "Cat":
+        return Cat(self.categories, self.codes[sel])
+
+    def __eq__(self, value):  # type: ignore[override]
+        return self.isin([value])
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def isin(self, values) -> np.ndarray:
+        wanted = [i for i, c in enumerate(self.categories) if c in values]
+        return np.isin(self.codes, wanted)
+
+    def values(self) -> np.ndarray:
+        return np.array(self.categories, dtype=object)[self.codes]
+
+    def to_arrow(self) -> pa.Array:
+        return pa.array(self.categories, pa.string()).take(pa.array(self.codes))
+
+    @staticmethod
+    def concat(parts: list["Cat"]) -> "Cat":
+        categories: list = []
+        index: dict = {}
+        codes = []
+        for part in parts:
+            mapping = np.empty(max(len(part.categories), 1), np.int32)
+            for i, c in enumerate(part.categories):
+                if c not in index:
+                    index[c] = len(categories)
+                    categories.append(c)
+                mapping[i] = index[c]
+            codes.append(mapping[part.codes])
+        return Cat(categories, np.concatenate(codes) if codes else np.zeros(0, np.int32))
+
+
+def _is_text(v) -> bool:
+    return isinstance(v, (Cat, str)) or v is None or (isinstance(v, np.ndarray) and v.dtype.kind in "UO")
+
+
 @dataclass
 class Rows:
-    """Columns of one table being built: lists of arrays per column, concatenated at the end."""
+    """Columns of one table being built: parts per column, concatenated at the end (text columns as Cat)."""
     parts: dict[str, list] = field(default_factory=dict)
 
     def add(self, **cols) -> None:
-        n = None
+        n = len(cols["idx"])
         for k, v in cols.items():
-            if np.ndim(v) > 0:
-                n = len(v)
-                break
-        for k, v in cols.items():
-            arr = np.asarray(v) if np.ndim(v) > 0 else np.full(n, v)
+            if _is_text(v):
+                arr = Cat.of(v, n)
+            else:
+                arr = np.asarray(v) if np.ndim(v) > 0 else np.full(n, v)
             self.parts.setdefault(k, []).append(arr)
 
-    def columns(self) -> dict[str, np.ndarray]:
-        return {k: np.concatenate(v) for k, v in self.parts.items()}
+    def columns(self) -> dict:
+        return {k: Cat.concat(v) if isinstance(v[0], Cat) else np.concatenate(v) for k, v in self.parts.items()}
 
 
 @dataclass
@@ -181,8 +248,7 @@ class PracticeSynth:
     # --- contacts ------------------------------------------------------------------------------------------------
     def ordinary_contacts(self) -> None:
         rng, w = self.rng, self.w
-        mid = ((self.a.astype(np.int64) + self.b) // 2)
-        rate = contact_rate(w, self.pid, int(np.median(mid))) * w.contact_norm
+        rate = contact_rate(w, self.pid, (w.start + w.end) // 2) * w.contact_norm
         frailty = rng.gamma(P.CONTACT_FRAILTY_SHAPE, 1 / P.CONTACT_FRAILTY_SHAPE, self.n)
         count = rng.poisson(rate * frailty * self.years)
         idx = np.repeat(np.arange(self.n), count)
@@ -213,11 +279,11 @@ class PracticeSynth:
         clin = self.pick_clinician(idx, np.where(chan == "physical", 0.82, 0.75))
         self.c_idx, self.c_day, self.c_sec, self.c_code, self.c_chan = idx, day, sec, codes[kind], chan
         self.c_clin = clin
-        self.contacts.add(idx=idx, day=day, sec=sec, code=codes[kind], channel=chan, clin=clin,
+        self.contacts.add(idx=idx, day=day, sec=sec, code=Cat(codes, kind), channel=Cat(chans, kind), clin=clin,
                           topic=np.zeros(len(idx), np.int8), drug=np.full(len(idx), -1, np.int32))
 
     def add_service(self, idx, day, sec, code: str, channel: str, clin, topic: int = 0) -> None:
-        self.contacts.add(idx=idx, day=day, sec=sec, code=np.full(len(idx), code), channel=np.full(len(idx), channel),
+        self.contacts.add(idx=idx, day=day, sec=sec, code=code, channel=channel,
                           clin=clin, topic=np.full(len(idx), topic, np.int8), drug=np.full(len(idx), -1, np.int32))
 
     # --- diagnoses -----------------------------------------------------------------------------------------------
@@ -243,13 +309,12 @@ class PracticeSynth:
             self.coded_since[c.key][idx] = rec
             shares = np.cumsum([s for _, s in c.codes])
             pick = np.minimum(np.searchsorted(shares, self.u(100 + i, idx)), len(c.codes) - 1)
-            codes = np.array([code for code, _ in c.codes])[pick]
+            codes = Cat([code for code, _ in c.codes], pick)
             status = np.full(len(idx), "active")
             if not c.chronic:
                 old = onset < self.b[idx] - 2 * 365
                 status = np.where(old & (rng.random(len(idx)) < 0.6), "resolved", status)
             self.diagnoses.add(idx=idx, system="ICPC2DK", code=codes,
-                               text=np.array([icpc.label(x) for x in codes]) if len(idx) else np.array([], str),
                                onset=np.where(rng.random(len(idx)) < 0.85, onset, NEVER), day=rec,
                                source="lps", status=status)
 
@@ -292,7 +357,8 @@ class PracticeSynth:
                 bg = ~present & (age_end >= lo) & (age_end < hi)
                 if r.background_sex:
                     bg &= self.male == (r.background_sex == "M")
-                p = np.where(bg, r.background * (1.3 - 0.6 * self.q if r.quality < 0 else 1.0), p)
+                bg_p = r.background + r.background_old * (age_end >= 75)
+                p = np.where(bg, bg_p * (1.3 - 0.6 * self.q if r.quality < 0 else 1.0), p)
             if r.requires == "statin":
                 p = np.where(statin_taken, p, 0.0)
             on = u < p
@@ -303,7 +369,7 @@ class PracticeSynth:
                 continue
             shares = np.cumsum([s for _, s in r.drugs])
             pick = np.minimum(np.searchsorted(shares, self.u(300 + k, idx)), len(r.drugs) - 1)
-            atcs = np.array([a for a, _ in r.drugs])[pick]
+            atcs = Cat([a for a, _ in r.drugs], pick)
             cond_start = trigger[idx] + rng.integers(0, 90, len(idx))
             bg_start = np.where(rng.random(len(idx)) < 0.85, w.start - rng.integers(0, 4 * 365, len(idx)),
                                 w.start + rng.integers(0, w.end - w.start, len(idx)))
@@ -318,7 +384,7 @@ class PracticeSynth:
             if r.key in STATIN_REGIMENS:
                 statin_taken[idx] = True
                 self.statin_start[idx] = start
-                self.statin_reduction[idx] = [LDL_REDUCTION[a] for a in atcs]
+                self.statin_reduction[idx] = np.array([LDL_REDUCTION[a] for a in atcs.categories])[atcs.codes]
             if r.key == "ezetimibe":
                 self.statin_reduction[idx] = 1 - (1 - self.statin_reduction[idx]) * 0.8
             self._renewals(idx, atcs, start, stop)
@@ -326,7 +392,7 @@ class PracticeSynth:
 
     def _renewals(self, idx, atcs, start, stop) -> None:
         rng = self.rng
-        days = np.array([DRUGS[a].days_per_pack for a in atcs])
+        days = np.array([DRUGS[a].days_per_pack for a in atcs.categories])[atcs.codes]
         packs = rng.choice([1, 2, 3], len(idx), p=[0.45, 0.4, 0.15])
         adherence = 1 / (1 + np.exp(-self.latent[idx, LATENT["adherence"]]))
         interval = np.maximum(days * packs * (1.0 + 0.35 * (1 - adherence)), 14)
@@ -360,7 +426,7 @@ class PracticeSynth:
         season = np.select([np.isin(month, [12, 1, 2, 3]), np.isin(month, [6, 7, 8])], [1.35, 0.7], 1.0)
         agef = np.select([age < 5, age < 15, age < 65], [2.4, 1.7, 0.95], 0.85)
         chanf = np.select([chan == "physical", chan == "phone", chan == "email"], [1.15, 1.0, 0.35], 0.6)
-        p_inf = 0.058 * season * agef * chanf
+        p_inf = 0.0735 * season * agef * chanf
         inf = rng.random(len(idx)) < p_inf
         ci = np.flatnonzero(inf)
         child = age[ci] < 15
@@ -391,8 +457,7 @@ class PracticeSynth:
             self.add_prescriptions(idx[sel_ab], day[sel_ab], atcs, np.ones(len(sel_ab), np.int64))
             # The episode on the problem list, when the practice codes it.
             coded = sel[rng.random(len(sel)) < self.coding]
-            self.diagnoses.add(idx=idx[coded], system="ICPC2DK", code=np.full(len(coded), code),
-                               text=code_system("ICPC2DK").label(code),
+            self.diagnoses.add(idx=idx[coded], system="ICPC2DK", code=code,
                                onset=day[coded] - rng.integers(0, 6, len(coded)), day=day[coded], source="lps",
                                status="resolved")
         self.c_drug = given_drug
@@ -409,17 +474,16 @@ class PracticeSynth:
         # Symptom diagnoses at other contacts.
         other = np.flatnonzero(~inf & (chan != "email") & (rng.random(len(idx)) < 0.075 * self.coding))
         zipf = 1 / np.arange(1, len(SYMPTOMS) + 1) ** 0.7
-        codes = np.array(SYMPTOMS)[rng.choice(len(SYMPTOMS), len(other), p=zipf / zipf.sum())]
+        codes = Cat(SYMPTOMS, rng.choice(len(SYMPTOMS), len(other), p=zipf / zipf.sum()))
         icpc = code_system("ICPC2DK")
         self.diagnoses.add(idx=idx[other], system="ICPC2DK", code=codes,
-                           text=np.array([icpc.label(c) for c in codes]) if len(codes) else np.array([], str),
                            onset=np.where(rng.random(len(other)) < 0.5, day[other] - rng.integers(0, 30, len(other)),
                                           NEVER),
                            day=day[other], source="lps",
                            status=np.where(rng.random(len(other)) < 0.8, "resolved", "active"))
         topic[other] = 4
         # Short courses: NSAID for back pain, prednisolone for COPD/asthma worsening.
-        back = other[np.isin(codes, ["L03", "L02", "L84", "L86"]) & (rng.random(len(other)) < 0.35)]
+        back = other[codes.isin(["L03", "L02", "L84", "L86"]) & (rng.random(len(other)) < 0.15)]
         self.add_prescriptions(idx[back], day[back], np.where(rng.random(len(back)) < 0.7, "M01AE01", "M01AE02"),
                                np.ones(len(back), np.int64))
         lung = np.flatnonzero(self.has["COPD"] | self.has["ASTHMA"])
@@ -503,7 +567,7 @@ class PracticeSynth:
         rehab = copd & (self.mrc[idx] >= 3) & (rng.random(k) < 0.25 + 0.6 * self.q)
         ri = idx[rehab]
         self.kp_code(ri, day[rehab], meas_sec[rehab] + 200, "KOLREHAB",
-                     np.where(rng.random(len(ri)) < 0.72, "henvist", "tilbudt og afslået"))
+                     Cat(["henvist", "tilbudt og afslået"], rng.random(len(ri)) >= 0.72))
         sts = copd & (rng.random(k) < 0.08)
         si = idx[sts]
         self.measure(si, day[sts], meas_sec[sts] + 240, "MCS", "MCS88050",
@@ -541,8 +605,7 @@ class PracticeSynth:
             value = np.clip(np.asarray(value, float), lo, hi)
         self.measurements.add(idx=idx, day=day, sec=sec, system=system, code=code,
                               value=np.full(k, np.nan) if value is None else value,
-                              text=np.full(k, None, object) if text is None else np.broadcast_to(
-                                  np.asarray(text, object), (k,)).copy())
+                              text=text)
 
     def kp_code(self, idx, day, sec, code: str, text) -> None:
         self.measure(idx, day, sec, "KP", code, None, text)
@@ -579,9 +642,8 @@ class PracticeSynth:
         self.measure(idx[bb], day[bb], sec[bb], "KP", "BMI", np.round(wt[bb] / h[bb] ** 2, 1))
 
     def smoking(self, idx, day, sec) -> None:
-        values = np.array(code_system("KP")["RYGESTATUS"].allowed_values)  # daily, occasional, former, never
-        status = self.w.smoking[self.pid[idx]]
-        self.kp_code(idx, day, sec, "RYGESTATUS", values[status])
+        values = code_system("KP")["RYGESTATUS"].allowed_values  # daily, occasional, former, never
+        self.kp_code(idx, day, sec, "RYGESTATUS", Cat(values, self.w.smoking[self.pid[idx]]))
 
     # --- labs ----------------------------------------------------------------------------------------------------
     PANELS = {
@@ -619,8 +681,8 @@ class PracticeSynth:
             return
         age = self.age(idx, day)
         male = self.male[idx]
-        comparator = np.full(k, None, object)
-        text = np.full(k, None, object)
+        comparator = np.zeros(k, np.int32)  # None, "<", ">"
+        text = np.zeros(k, np.int32)  # None, "hæmolyseret"
         ln = lambda median, sd: median * np.exp(rng.normal(0, sd, k))  # noqa: E731
         if code == "NPU27300":
             v = self.hba1c(idx, day) + rng.normal(0, 2.5, k)
@@ -639,13 +701,13 @@ class PracticeSynth:
             else:
                 v = egfr(scr, age, male)
                 over = v > 90
-                comparator[over] = ">"
+                comparator[over] = 2
                 v = np.where(over, 90, v)
         elif code == "NPU19661":
             med = np.where(self.has["CKD"][idx], 60, np.where(self.has["T2D"][idx], 12, 6))
             v = ln(med, 1.0)
             low = v < 3
-            comparator[low] = "<"
+            comparator[low] = 1
             v = np.where(low, 3, v)
         elif code == "NPU22089":
             v = np.where(self.has["T2D"][idx], 0.13 * self.hba1c(idx, day) + 0.6, 5.2) + rng.normal(0, 0.5, k)
@@ -659,12 +721,12 @@ class PracticeSynth:
             v = ln(25, 1.0) if poc else ln(2.5, 1.1)
             limit = 5 if poc else 1
             low = v < limit
-            comparator[low] = "<"
+            comparator[low] = 1
             v = np.where(low, limit, v)
         elif code == "NPU03230":
             v = 4.0 + rng.normal(0, 0.3, k)
             haem = rng.random(k) < 0.005
-            text[haem] = "hæmolyseret"
+            text[haem] = 1
             v = np.where(haem, np.nan, v)
         elif code == "NPU03429":
             v = 140 + rng.normal(0, 2.5, k)
@@ -686,12 +748,15 @@ class PracticeSynth:
         lo_p, hi_p = code_system(system)[code].plausible_range
         v = np.round(np.clip(v, lo_p, hi_p), decimals)
         low, high = np.where(male, ml, fl), np.where(male, mh, fh)
-        flag = np.where(np.isnan(v), None, np.where(v < low, "L", np.where(v > high, "H", "N"))).astype(object)
-        flag[comparator == ">"] = "N"
+        flag = np.where(np.isnan(v), 3, np.where(v < low, 0, np.where(v > high, 1, 2)))
+        flag[comparator == 2] = 2
+        flag = Cat(["L", "H", "N", None], flag)
         labs = self.w_labs()
-        prod = np.array(labs)[(producer if producer is not None else rng.integers(0, 8, k)) % len(labs)]
+        prod = Cat(labs, (producer if producer is not None else rng.integers(0, 8, k)) % len(labs))
         if poc:
-            prod = np.full(k, "Egen praksis")
+            prod = "Egen praksis"
+        comparator = Cat([None, "<", ">"], comparator)
+        text = Cat([None, "hæmolyseret"], text)
         self.labs.add(idx=idx, day=day, sec=sec, system=system, code=code, value=v, comparator=comparator,
                       text=text, ref_low=np.where(code == "NPU19661", np.nan, low).astype(float),
                       ref_high=high.astype(float), flag=flag, producer=prod)
@@ -705,7 +770,7 @@ class PracticeSynth:
         on = self.onset[idx, CI["T2D"]]
         diabetic = (on <= day) | self.has["T1D"][idx]
         duration = np.clip((day - on) / YEAR, 0, 15)
-        level = (52 + 9 * self.latent[idx, LATENT["hba1c"]] - 12 * (self.q - 0.5) + 0.4 * duration)
+        level = (54 + 11.5 * self.latent[idx, LATENT["hba1c"]] - 12 * (self.q - 0.5) + 0.4 * duration)
         level = np.where(self.has["T1D"][idx], level + 8, level)
         normal = 33 + 0.07 * np.clip(age - 30, 0, None) + 2.5 * self.latent[idx, LATENT["cardiometabolic"]]
         return np.where(diabetic, np.maximum(level, 40), np.clip(normal, 26, 46))
@@ -897,7 +962,6 @@ class PracticeSynth:
         sks = code_system("SKS")
         codes = code[letter][ok]
         self.diagnoses.add(idx=li[ok], system="SKS", code=codes,
-                           text=np.array([sks.label(c) for c in codes]) if len(codes) else np.array([], str),
                            onset=day[letter][ok], day=rec[ok].astype(np.int32), source="discharge_letter",
                            status="active")
 
@@ -915,9 +979,10 @@ class PracticeSynth:
                            ("prescription", self.prescriptions.columns()),
                            ("chronic_enrolment", self.enrolments.columns()),
                            ("hospital_admission", self.admissions.columns())):
-            key = rows["start"] if name == "chronic_enrolment" else rows["day"]
-            sec = rows.get("sec", np.zeros(len(key), np.int64))
-            order = np.lexsort((rows["idx"], sec, key))
+            key = (rows["start"] if name == "chronic_enrolment" else rows["day"]).astype(np.int64) * DAY_SECONDS
+            if "sec" in rows:
+                key = key + rows["sec"]
+            order = np.argsort(key, kind="stable")
             out[name] = {k: v[order] for k, v in rows.items()}
         return out
 

@@ -26,7 +26,7 @@ from kvalitetsplatform.contract import TABLES
 from kvalitetsplatform.contract.delivery import write_delivery
 from kvalitetsplatform.synth import parameters as P
 from kvalitetsplatform.synth.catalogue import DRUGS, INFECTIONS
-from kvalitetsplatform.synth.clinical import PracticeCare, PracticeSynth, hashed_uniform
+from kvalitetsplatform.synth.clinical import Cat, PracticeCare, PracticeSynth, hashed_uniform
 from kvalitetsplatform.synth.identity import full_names
 from kvalitetsplatform.synth.population import EPOCH, NEVER, World, build_world, end_of_previous_month
 from kvalitetsplatform.synth.text import (ITEM_GROUP, TOPIC_ANNUAL, journal_notes,  # noqa: F401
@@ -157,6 +157,19 @@ def _practice_job(p: int) -> dict:
     return write_practice(world, options, p, care)
 
 
+def _diagnosis_text(code: str) -> str:
+    icpc = code_system("ICPC2DK")
+    return icpc.label(code) if code in icpc else code_system("SKS").label(code)
+
+
+def _unit(code: str) -> str | None:
+    for system in ("NPU", "DNK", "MCS", "KP"):
+        concept = code_system(system).get(code)
+        if concept:
+            return concept.unit
+    return None
+
+
 # --- one practice's deliveries ----------------------------------------------------------------------------------
 
 
@@ -185,8 +198,22 @@ def _floats(values: np.ndarray) -> pa.Array:
     return pa.array(values, mask=np.isnan(values))
 
 
-def _strings(values: np.ndarray) -> pa.Array:
+def _strings(values) -> pa.Array:
+    if isinstance(values, Cat):
+        return values.to_arrow()
     return pa.array(values.tolist() if values.dtype == object else values, type=pa.string())
+
+
+def _lookup(keys: np.ndarray, fn) -> pa.Array:
+    """fn(key) for each key, computed once per distinct key (keys are few, rows are many)."""
+    if not len(keys):
+        return pa.array([], pa.string())
+    keys = Cat.of(keys)
+    uniq, inverse = keys.categories, keys.codes
+    values = [fn(k) if k is not None else None for k in uniq]
+    first = next((v for v in values if v is not None), "")
+    kind = pa.int64() if isinstance(first, int) else pa.float64() if isinstance(first, float) else pa.string()
+    return pa.array(values, kind).take(pa.array(inverse))
 
 
 class PracticeWriter:
@@ -228,28 +255,26 @@ class PracticeWriter:
         out["diagnosis"] = pa.table({
             "diagnosis_id": self.ids["diagnosis"].filter(sel), "cpr": self.cpr.take(pa.array(d["idx"][sel])),
             "code_system": _strings(d["system"][sel]), "code": _strings(d["code"][sel]),
-            "text": _strings(d["text"][sel]), "onset_date": _dates(onset), "recorded_date": _dates(d["day"][sel]),
+            "text": _lookup(d["code"][sel], _diagnosis_text), "onset_date": _dates(onset), "recorded_date": _dates(d["day"][sel]),
             "source": _strings(d["source"][sel]), "status": _strings(d["status"][sel])})
         lab = t["lab_result"]
         sel = self._in(lab["day"], lo, hi)
-        units = {code: code_system(sys)[code].unit for sys, code in set(zip(lab["system"][sel], lab["code"][sel]))}
         out["lab_result"] = pa.table({
             "lab_id": self.ids["lab_result"].filter(sel), "cpr": self.cpr.take(pa.array(lab["idx"][sel])),
             "code_system": _strings(lab["system"][sel]), "code": _strings(lab["code"][sel]),
             "value_num": _floats(lab["value"][sel]), "comparator": _strings(lab["comparator"][sel]),
             "value_text": _strings(lab["text"][sel]),
-            "unit": pa.array([units[c] for c in lab["code"][sel]], pa.string()),
+            "unit": _lookup(lab["code"][sel], _unit),
             "ref_low": _floats(lab["ref_low"][sel]), "ref_high": _floats(lab["ref_high"][sel]),
             "abnormal_flag": _strings(lab["flag"][sel]), "sampled_ts": _timestamps(lab["day"][sel], lab["sec"][sel]),
             "producer": _strings(lab["producer"][sel])})
         m = t["measurement"]
         sel = self._in(m["day"], lo, hi)
-        units = {code: code_system(sys)[code].unit for sys, code in set(zip(m["system"][sel], m["code"][sel]))}
         out["measurement"] = pa.table({
             "measurement_id": self.ids["measurement"].filter(sel), "cpr": self.cpr.take(pa.array(m["idx"][sel])),
             "code_system": _strings(m["system"][sel]), "code": _strings(m["code"][sel]),
             "value_num": _floats(m["value"][sel]), "value_text": _strings(m["text"][sel]),
-            "unit": pa.array([units[c] for c in m["code"][sel]], pa.string()),
+            "unit": _lookup(m["code"][sel], _unit),
             "measured_ts": _timestamps(m["day"][sel], m["sec"][sel])})
         out["prescription"] = self.prescriptions(lo, hi)
         out["chronic_enrolment"] = self.enrolments(k, lo, hi)
@@ -306,19 +331,18 @@ class PracticeWriter:
         r = self.t["prescription"]
         sel = self._in(r["day"], lo, hi)
         atc = r["atc"][sel]
-        facts = {a: DRUGS[a] for a in set(atc)}
         names = code_system("ATC")
         packs = r["packs"][sel].astype(np.int64)
         return pa.table({
             "prescription_id": self.ids["prescription"].filter(sel), "cpr": self.cpr.take(pa.array(r["idx"][sel])),
             "clinician_id": pa.array(self.care.clinicians["clinician_id"][r["clin"][sel]]),
             "prescribed_date": _dates(r["day"][sel]), "atc": _strings(atc),
-            "drug_name": pa.array([names[a].label_da for a in atc], pa.string()),
-            "strength": pa.array([facts[a].strength for a in atc], pa.string()),
-            "pack_size": pa.array([facts[a].pack_size for a in atc], pa.int64()), "n_packs": packs,
-            "ddd": np.round(np.array([facts[a].ddd_per_pack for a in atc], float) * packs, 1),
-            "dosage_text": pa.array([facts[a].dosage for a in atc], pa.string()),
-            "indication_text": pa.array([facts[a].indication for a in atc], pa.string()),
+            "drug_name": _lookup(atc, lambda a: names[a].label_da),
+            "strength": _lookup(atc, lambda a: DRUGS[a].strength),
+            "pack_size": _lookup(atc, lambda a: DRUGS[a].pack_size), "n_packs": packs,
+            "ddd": np.round(_lookup(atc, lambda a: float(DRUGS[a].ddd_per_pack)).to_numpy() * packs, 1),
+            "dosage_text": _lookup(atc, lambda a: DRUGS[a].dosage),
+            "indication_text": _lookup(atc, lambda a: DRUGS[a].indication),
             "redeemed_date": _dates(r["redeemed"][sel], upto=hi)})
 
     def enrolments(self, k: int, lo: int, hi: int) -> pa.Table:
@@ -411,9 +435,9 @@ class PracticeWriter:
         rng, w, p = self.rng, self.w, self.p
         c = self.t["contact"]
         share = P.NOTE_SHARE[w.scale]
-        eligible = np.isin(c["code"], self.NOTE_CODES)
+        eligible = c["code"].isin(self.NOTE_CODES)
         pick = np.flatnonzero(eligible & (rng.random(len(c["idx"])) < share))
-        idx, day, sec, chan = c["idx"][pick], c["day"][pick], c["sec"][pick], c["channel"][pick]
+        idx, day, sec, chan = c["idx"][pick], c["day"][pick], c["sec"][pick], c["channel"][pick].values()
         # The speech scribe arrives some time in the first 18 months and is used more and more over 6 months.
         adopt = w.start + int(hashed_uniform(np.array([p]), w.seed)[0] * 540)
         ramp = np.clip((day - adopt) / 180, 0, 1)

@@ -148,9 +148,30 @@ def build_world(scale_name: str, seed: int, end: date, patients: int | None = No
     w = World(seed=seed, scale=scale_name, start=start, end=stop, months=months, kommune_codes=kcodes,
               kommune_region=kregion, cluster_ids=cluster_ids, cluster_names=cluster_names, practices=practices,
               **_people(rng, practices, kcodes, kregion, kpop, start, stop))
+    # Two passes: the second corrects each condition for what deaths took from the first (comorbidity included).
     _conditions(rng, w)
-    _deaths_and_listings(rng, w)
+    _deaths(rng, w)
+    _conditions(rng, w, correction=_shortfall(w))
+    _deaths(rng, w)
+    _listings(rng, w)
     return w
+
+
+def _coded_share_alive(w: World) -> np.ndarray:
+    alive = w.death == NEVER
+    adult = alive & ((w.end - w.birth) / 365.25 >= 18)
+    out = []
+    for i, c in enumerate(P.CONDITIONS):
+        pop = adult if c.adults_only else alive
+        out.append(np.mean(w.onset[pop, i] < NEVER))
+    return np.array(out)
+
+
+def _shortfall(w: World) -> np.ndarray:
+    coding = np.array([np.average(coding_probability(w.practices.coding, c.chronic), weights=w.practices.size)
+                       for c in P.CONDITIONS])
+    targets = np.array([c.target for c in P.CONDITIONS])
+    return np.clip(targets / np.maximum(_coded_share_alive(w) * coding, 1e-9), 0.5, 2.0)
 
 
 def _practices(rng, scale, n_practices, n_clusters, n_people, kcodes, kregion, kpop, start, stop):
@@ -224,7 +245,7 @@ def _practices(rng, scale, n_practices, n_clusters, n_people, kcodes, kregion, k
     lo_c, hi_c = P.CODING_COMPLETENESS
     coding = lo_c + (hi_c - lo_c) * sigmoid(0.9 * qz + rng.normal(0, 0.9, n_practices))
     antibiotic = np.exp(rng.normal(0, 0.22, n_practices) - 0.25 * (quality - 0.5))
-    pcv_tilt = np.exp(rng.normal(0, 0.25, n_practices) + 0.6 * (quality - 0.5))
+    pcv_tilt = np.exp(rng.normal(0.32, 0.25, n_practices) + 0.6 * (quality - 0.5))
     digital = np.exp(rng.normal(0, 0.3, n_practices))
     speech = np.where(rng.random(n_practices) < P.SPEECH_ADOPTION_SHARE, rng.uniform(0.3, 0.9, n_practices), 0.0)
     talk = np.exp(rng.normal(0, 0.5, n_practices))
@@ -304,7 +325,7 @@ def coding_probability(coding: np.ndarray, chronic: bool) -> np.ndarray:
     return 1 - (1 - coding) * 0.5 if chronic else coding
 
 
-def _conditions(rng, w: World) -> None:
+def _conditions(rng, w: World, correction: np.ndarray | None = None) -> None:
     n = len(w.birth)
     age = (w.end - w.birth) / 365.25
     x = (age - 60) / 10
@@ -312,11 +333,16 @@ def _conditions(rng, w: World) -> None:
     size = w.practices.size
     has = {}
     onset = np.full((n, len(P.CONDITIONS)), NEVER, np.int32)
-    calib = rng.choice(n, min(n, 200_000), replace=False)
+    calib = rng.choice(n, min(n, 60_000), replace=False)
     smoke = np.select([w.smoking <= 1, w.smoking == 2], [1.0, 0.5], 0.0)
+    # Targets are shares of the living at the end date: weight by three-year survival so the conditions that
+    # kill (heart failure, dementia) are not short among the survivors.
+    years = (w.end - w.start + 1) / 365.25
+    q0 = np.exp(P.MORTALITY_A + P.MORTALITY_B * np.clip(age - years / 2, 0, 110))
+    survive0 = (1 - np.minimum(q0, 0.6)) ** years
     for i, c in enumerate(P.CONDITIONS):
         mean_coding = np.average(coding_probability(w.practices.coding, c.chronic), weights=size)
-        true_target = min(0.95, c.target / mean_coding)
+        true_target = min(0.95, c.target / mean_coding * (1.0 if correction is None else correction[i]))
         eta = (c.slope * x + c.curve * x ** 2 + c.male * male + c.smoking * smoke
                + c.bmi * (w.bmi - 26) / 5
                + c.cardiometabolic * w.latent[:, LATENT["cardiometabolic"]]
@@ -325,10 +351,13 @@ def _conditions(rng, w: World) -> None:
             eta = eta + log_or * has[other]
         eligible = age >= c.min_age
         pop = calib[age[calib] >= 18] if c.adults_only else calib
+        survive = (1 - np.minimum(q0[pop] * P.MORTALITY_RR.get(c.key, 1.0), 0.6)) ** years
+        eta_pop, eligible_pop, survive0_pop = eta[pop], eligible[pop], survive0[pop]
         lo, hi = -30.0, 10.0
-        for _ in range(40):
+        for _ in range(32):
             a = (lo + hi) / 2
-            share = np.mean(np.where(eligible[pop], sigmoid(a + eta[pop]), 0.0))
+            prob = np.where(eligible_pop, sigmoid(a + eta_pop), 0.0)
+            share = np.sum(prob * survive) / np.sum(prob * survive + (1 - prob) * survive0_pop)
             lo, hi = (a, hi) if share < true_target else (lo, a)
         p = np.where(eligible, sigmoid((lo + hi) / 2 + eta), 0.0)
         present = rng.random(n) < p
@@ -338,7 +367,8 @@ def _conditions(rng, w: World) -> None:
     w.onset = onset
 
 
-def _deaths_and_listings(rng, w: World) -> None:
+def _deaths(rng, w: World) -> None:
+    """Who dies in the window (by age and conditions), and when; also fixes each person's first listing start."""
     n = len(w.birth)
     start, stop = w.start, w.end
     years = (stop - start + 1) / 365.25
@@ -367,6 +397,15 @@ def _deaths_and_listings(rng, w: World) -> None:
         rows = np.nonzero(late)[0]
         w.onset[late] = (death[rows] - rng.integers(1, 365, len(rows))).astype(np.int32)
     w.death = death
+    w.l_start = l_start
+
+
+def _listings(rng, w: World) -> None:
+    """Moves between practices and emigration: one listing per person per practice."""
+    n = len(w.birth)
+    start, stop = w.start, w.end
+    years = (stop - start + 1) / 365.25
+    death, l_start = w.death, w.l_start
     alive_until = np.minimum(death, stop)
 
     mover = rng.random(n) < 1 - (1 - P.MOVE_PER_YEAR) ** years
@@ -423,4 +462,4 @@ def _deaths_and_listings(rng, w: World) -> None:
     # Contacts are normalised so the whole population averages CONTACTS_PER_YEAR (see clinical.contact_rate).
     from kvalitetsplatform.synth.clinical import contact_rate
     sample = rng.choice(n, min(n, 200_000), replace=False)
-    w.contact_norm = P.CONTACTS_PER_YEAR / float(np.mean(contact_rate(w, sample, w.end)))
+    w.contact_norm = P.CONTACTS_PER_YEAR / float(np.mean(contact_rate(w, sample, (w.start + w.end) // 2)))
