@@ -393,7 +393,9 @@ class PracticeSynth:
     def _renewals(self, idx, atcs, start, stop) -> None:
         rng = self.rng
         days = np.array([DRUGS[a].days_per_pack for a in atcs.categories])[atcs.codes]
-        packs = rng.choice([1, 2, 3], len(idx), p=[0.45, 0.4, 0.15])
+        # Big packages (≈ 100 days) are prescribed one or two at a time, small ones (≈ a month) one to three.
+        packs = np.where(days >= 90, rng.choice([1, 2], len(idx), p=[0.75, 0.25]),
+                         rng.choice([1, 2, 3], len(idx), p=[0.35, 0.4, 0.25]))
         adherence = 1 / (1 + np.exp(-self.latent[idx, LATENT["adherence"]]))
         interval = np.maximum(days * packs * (1.0 + 0.35 * (1 - adherence)), 14)
         a = np.maximum(start, self.a[idx])
