@@ -41,12 +41,20 @@ REF = "ref_date"
 PRACTICE = "ydernummer"
 CANDIDATE_COLUMNS = (PRACTICE, PK, REF, "age", "sex", "kommune_code")
 
+
 FLAG_SCHEMA = ibis.schema({
     PRACTICE: "string", PK: "int64", REF: "date", "age": "int64", "sex": "string", "kommune_code": "string",
     "in_denominator": "boolean", "in_numerator": "boolean", "numerator": "int64", "denominator": "int64",
     "fact_date": "date", "fact_system": "string", "fact_code": "string", "fact_value": "float64",
     "fact_text": "string", "fact_unit": "string",
 })
+# Age bands for the strata (completed years on the reference date).
+AGE_BANDS = {"0-17": (0, 17), "18-39": (18, 39), "40-59": (40, 59), "60-69": (60, 69), "70-79": (70, 79),
+             "80+": (80, None)}
+CELL_KEYS = (PRACTICE, REF, "kommune_code", "age_band", "sex")
+CELL_SCHEMA = ibis.schema({PRACTICE: "string", REF: "date", "kommune_code": "string", "age_band": "string",
+                           "sex": "string", "numerator": "float64", "denominator": "float64",
+                           "sum_squares": "float64", "patients": "int64"})
 SURVEY_SCHEMA = ibis.schema({PRACTICE: "string", REF: "date", "numerator": "float64", "denominator": "int64",
                              "sum_squares": "float64"})
 
@@ -110,6 +118,8 @@ class Evaluation:
             self._windows[window] = (None if window.start is None else f"w{i}_after", f"w{i}_until")
         self.refs = self._keep(ibis.memtable(self._reference_table()), "refs")
         self._persons: ir.Table | None = None
+        self._listings: ir.Table | None = None
+        self._census: ir.Table | None = None
         self._scope: ir.Table | None = None
 
     # --- plumbing ------------------------------------------------------------------------------------------------
@@ -157,9 +167,12 @@ class Evaluation:
 
     def persons(self) -> ir.Table:
         """One row per patient: birth date and sex from the newest listing, the death date if any listing has
-        one (as the warehouse's `patient` view and the oracle define them)."""
+        one (as the warehouse's `patient` view and the oracle define them), from every practice's listings."""
         if self._persons is None:
-            listing = self._listing()
+            listing = self.warehouse.table("listing")
+            scope = self.scope()
+            if scope is not None:
+                listing = listing.semi_join(scope, PK)
             persons = listing.group_by(PK).aggregate(
                 birth_date=listing.birth_date.argmax(listing.list_start),
                 sex=listing.sex.argmax(listing.list_start),
@@ -182,32 +195,58 @@ class Evaluation:
             self._scope = self._keep(self._listing().select(PK).distinct(), "scope")
         return self._scope
 
+    def listings(self) -> ir.Table:
+        """The listing rows with the person's birth date, sex and death date, and `alone`: whether it is the
+        patient's only listing row at that practice (otherwise two rows might cover the same date)."""
+        if self._listings is None:
+            listing = self._listing()
+            rows_per_practice = listing.group_by([PRACTICE, PK]).aggregate(_rows=listing.count())
+            rows = listing.select(PRACTICE, PK, "list_start", "list_end", "kommune_code").join(
+                rows_per_practice, [PRACTICE, PK]).join(self.persons(), PK)
+            rows = rows.select(PRACTICE, PK, "list_start", "list_end", "kommune_code", "birth_date", "sex",
+                               "death_date", alone=rows._rows == 1)
+            self._listings = self._keep(rows, "listings") if self.materialise else rows
+        return self._listings
+
     def listed(self, pairs: ir.Table | None = None) -> ir.Table:
         """Candidate rows of everyone listed and alive on each reference date; with `pairs` (patient_key,
         ref_date) only those patients on those dates."""
-        listing = self._listing().select(PRACTICE, PK, "list_start", "list_end", "kommune_code")
+        listings = self.listings()
+        refs = self.refs.select(REF, "ref_year", "ref_monthday")
         if pairs is None:
-            refs = self.refs.select(REF, "ref_year", "ref_monthday")
-            rows = listing.join(refs, [listing.list_start <= refs[REF]])
+            rows = listings.join(refs, [listings.list_start <= refs[REF]])
         else:
-            refs = self.refs.select(REF, "ref_year", "ref_monthday")
             pairs = pairs.select(PK, REF).join(refs, REF)
-            rows = pairs.join(listing, PK).filter(lambda t: t.list_start <= t[REF])
-        rows = rows.filter(rows.list_end.isnull() | (rows.list_end >= rows[REF]))
-        persons = self.persons()
-        rows = rows.join(persons, PK)
-        rows = rows.filter(rows.death_date.isnull() | (rows.death_date > rows[REF]))
+            rows = pairs.join(listings, PK).filter(lambda t: t.list_start <= t[REF])
+        rows = rows.filter((rows.list_end.isnull() | (rows.list_end >= rows[REF]))
+                           & (rows.death_date.isnull() | (rows.death_date > rows[REF])))
         birth_monthday = rows.birth_date.month() * 100 + rows.birth_date.day()
         age = (rows.ref_year - rows.birth_date.year()
                - (rows.ref_monthday < birth_monthday).ifelse(1, 0)).cast("int64")
-        # Two listing rows at one practice covering the same date (an overlap in the data) list the patient once.
-        return rows.select(PRACTICE, PK, REF, age=age, sex=rows.sex, kommune_code=rows.kommune_code).distinct()
+        rows = rows.select(PRACTICE, PK, REF, "sex", "kommune_code", "list_start", "alone", age=age)
+        # Two listing rows at one practice covering the same date (an overlap in the data) list the patient once,
+        # with the newer row's municipality.
+        alone = rows.filter(rows.alone)
+        overlapping = rows.filter(~rows.alone)
+        newest = ibis.row_number().over(group_by=[overlapping[PRACTICE], overlapping[PK], overlapping[REF]],
+                                        order_by=[ibis.desc(overlapping.list_start)])
+        overlapping = overlapping.mutate(_n=newest).filter(lambda t: t._n == 0)
+        return ibis.union(alone.select(*CANDIDATE_COLUMNS), overlapping.select(*CANDIDATE_COLUMNS))
 
     def universe(self) -> Candidates:
         key = ("listed",)
         if key not in self._memo:
             self._memo[key] = Candidates(self.listed(), key, True)
         return self._memo[key]
+
+    def census(self) -> ir.Table:
+        """Everyone listed, counted by practice, reference date, municipality, sex and age in years: the
+        denominators of indicators whose population is only an age or sex condition."""
+        if self._census is None:
+            u = self.universe().table
+            census = u.group_by([PRACTICE, REF, "kommune_code", "sex", "age"]).aggregate(patients=u.count())
+            self._census = self._keep(census, "census") if self.materialise else census
+        return self._census
 
     # --- events --------------------------------------------------------------------------------------------------
 
@@ -374,11 +413,12 @@ class Evaluation:
 
     # --- indicators ----------------------------------------------------------------------------------------------
 
-    def population(self, indicator: m.Indicator) -> Candidates:
-        """Listed patients on each reference date who meet the population and not the exclusions."""
+    def population(self, indicator: m.Indicator, candidates: Candidates | None = None) -> Candidates:
+        """Listed patients on each reference date (among `candidates`, when given) who meet the population and
+        not the exclusions."""
         if indicator.population is None:
             raise ValueError(f"{indicator.id} er en spørgeskemaindikator uden patienter")
-        population = self.holds(indicator.population, None)
+        population = self.holds(indicator.population, candidates)
         if indicator.exclusions is not None:
             population = self.holds(m.Not(indicator.exclusions), population)
         return population
@@ -392,30 +432,35 @@ class Evaluation:
             self._memo[key] = Candidates(self._keep(cand.table, "population"), key, cand.from_universe)
         return self._memo[key]
 
-    def patients(self, indicator: m.Indicator) -> ir.Table:
-        """One row per population patient, practice and reference date (see FLAG_SCHEMA)."""
+    def patients(self, indicator: m.Indicator, events_only: bool = False) -> ir.Table:
+        """One row per population patient, practice and reference date (see FLAG_SCHEMA). With `events_only`
+        (rates and event proportions) only the patients with at least one counted event."""
         measure = indicator.measure
         if isinstance(measure, m.SurveyMean):
             raise ValueError(f"{indicator.id} er en spørgeskemaindikator; brug survey()")
-        population = self._shared(self.population(indicator))
+        if events_only:
+            if not isinstance(measure, (m.EventRate, m.EventProportion)):
+                raise ValueError(f"{indicator.id} tæller patienter, ikke hændelser")
+            counted = measure.events if isinstance(measure, m.EventRate) else measure.denominator
+            pairs = self.counts(counted, None).select(PK, REF)
+            start = Candidates(self.listed(pairs), ("with events", counted), False)
+            population = self._shared(self.population(indicator, start))
+        else:
+            population = self._shared(self.population(indicator))
         base = population.table
         keys = None if population.from_universe else base
         if isinstance(measure, m.PatientProportion):
             hits = self.holds(measure.numerator, population).table.select(PK, REF).distinct()
-            base = base.left_join(hits.mutate(_hit=ibis.literal(1, "int64")), [PK, REF]).drop(
-                f"{PK}_right", f"{REF}_right")
+            base = _left_join(base, hits.mutate(_hit=ibis.literal(1, "int64")))
             numerator = base._hit.fill_null(0)
             denominator = ibis.literal(1, "int64")
         elif isinstance(measure, m.EventRate):
-            n = self.counts(measure.events, keys).rename(_num="n")
-            base = base.left_join(n, [PK, REF]).drop(f"{PK}_right", f"{REF}_right")
+            base = _left_join(base, self.counts(measure.events, keys).rename(_num="n"))
             numerator = base._num.fill_null(0)
             denominator = ibis.literal(1, "int64")
         elif isinstance(measure, m.EventProportion):
-            num = self.counts(measure.numerator, keys).rename(_num="n")
-            den = self.counts(measure.denominator, keys).rename(_den="n")
-            base = base.left_join(num, [PK, REF]).drop(f"{PK}_right", f"{REF}_right")
-            base = base.left_join(den, [PK, REF]).drop(f"{PK}_right", f"{REF}_right")
+            base = _left_join(base, self.counts(measure.numerator, keys).rename(_num="n"))
+            base = _left_join(base, self.counts(measure.denominator, keys).rename(_den="n"))
             numerator = base._num.fill_null(0)
             denominator = base._den.fill_null(0)
         else:  # pragma: no cover - the model is closed
@@ -425,13 +470,58 @@ class Evaluation:
             fact = self.latest(indicator.fact, keys, "value").select(
                 PK, REF, fact_date="day", fact_system="system", fact_code="code", fact_value="value",
                 fact_text="text", fact_unit="unit")
-            base = base.left_join(fact, [PK, REF]).drop(f"{PK}_right", f"{REF}_right")
+            base = _left_join(base, fact)
         else:
             base = base.mutate(fact_date=ibis.null("date"), fact_system=ibis.null("string"),
                                fact_code=ibis.null("string"), fact_value=ibis.null("float64"),
                                fact_text=ibis.null("string"), fact_unit=ibis.null("string"))
         base = base.mutate(in_denominator=base.denominator > 0, in_numerator=base.numerator > 0)
         return base.select(*FLAG_SCHEMA.names).cast(FLAG_SCHEMA)
+
+    def cells(self, indicator: m.Indicator) -> ir.Table:
+        """Numerator and denominator summed per practice, reference date, municipality of residence, age band
+        and sex (see CELL_SCHEMA): everything the org levels and strata are added up from.
+
+        When the population is only an age or sex condition (antibiotic rates, polypharmacy among the over-65s)
+        the denominators come from the shared `census` and the numerators from the event side, so the whole
+        listed population is never carried patient by patient."""
+        measure = indicator.measure
+        if isinstance(measure, m.SurveyMean):
+            s = self.survey(indicator)
+            return s.mutate(kommune_code=ibis.null("string"), age_band=ibis.null("string"), sex=ibis.null("string"),
+                            patients=ibis.null("int64")).select(*CELL_SCHEMA.names).cast(CELL_SCHEMA)
+        if not _census_path(indicator):
+            f = self.patients(indicator)
+            f = f.mutate(age_band=age_band(f.age))
+            cells = f.group_by(list(CELL_KEYS)).aggregate(numerator=f.numerator.sum(), denominator=f.denominator.sum(),
+                                                           patients=f.count())
+            return cells.mutate(sum_squares=ibis.null("float64")).select(*CELL_SCHEMA.names).cast(CELL_SCHEMA)
+        population = indicator.population
+        census = self.census()
+        census = census.filter(demographic_test(population, census))
+        census = census.mutate(age_band=age_band(census.age))
+        den = census.group_by(list(CELL_KEYS)).aggregate(patients=census.patients.sum())
+        if isinstance(measure, m.PatientProportion):
+            hits = self.holds(measure.numerator, None).table
+            hits = hits.filter(demographic_test(population, hits)).mutate(_n=ibis.literal(1, "int64"), _d=None)
+        else:
+            counted = measure.events if isinstance(measure, m.EventRate) else measure.denominator
+            n = self.counts(counted, None)
+            hits = self.listed(n).join(n, [PK, REF])
+            hits = hits.filter(demographic_test(population, hits))
+            if isinstance(measure, m.EventRate):
+                hits = hits.mutate(_n=hits.n, _d=None)
+            else:
+                hits = _left_join(hits, self.counts(measure.numerator, hits).rename(_num="n"))
+                hits = hits.mutate(_n=hits._num.fill_null(0), _d=hits.n)
+        hits = hits.mutate(age_band=age_band(hits.age))
+        num = hits.group_by(list(CELL_KEYS)).aggregate(_num=hits._n.sum(), _den=hits._d.sum())
+        cells = den.left_join(num, list(CELL_KEYS))
+        cells = cells.drop(*[f"{k}_right" for k in CELL_KEYS])
+        denominator = cells._den.fill_null(0) if isinstance(measure, m.EventProportion) else cells.patients
+        cells = cells.mutate(numerator=cells._num.fill_null(0), denominator=denominator,
+                             sum_squares=ibis.null("float64"))
+        return cells.select(*CELL_SCHEMA.names).cast(CELL_SCHEMA)
 
     def survey(self, indicator: m.Indicator) -> ir.Table:
         """One row per practice and reference date with answers: the sum of scores, their number and the sum of
@@ -461,6 +551,48 @@ class Evaluation:
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------
+
+
+def _left_join(base: ir.Table, other: ir.Table) -> ir.Table:
+    """`base` with `other`'s columns for the same (patient_key, ref_date) (empty where it has none)."""
+    return base.left_join(other, [PK, REF]).drop(f"{PK}_right", f"{REF}_right")
+
+
+def age_band(age: ir.IntegerValue) -> ir.StringValue:
+    return ibis.cases(*[((age <= high) if high is not None else ibis.literal(True), label)
+                        for label, (low, high) in AGE_BANDS.items()])
+
+
+def _demographic(c: m.Criterion) -> bool:
+    return all(isinstance(n, (m.AllOf, m.AnyOf, m.Not, m.AgeRange, m.SexIs)) for n in m.walk(c))
+
+
+def demographic_test(c: m.Criterion, t: ir.Table) -> ir.BooleanValue:
+    """An age/sex criterion as a condition on a table's `age` and `sex` columns."""
+    match c:
+        case m.AllOf(parts):
+            return ibis.and_(*[demographic_test(p, t) for p in parts]) if parts else ibis.literal(True)
+        case m.AnyOf(parts):
+            return ibis.or_(*[demographic_test(p, t) for p in parts]) if parts else ibis.literal(False)
+        case m.Not(part):
+            return ~demographic_test(part, t)
+        case m.AgeRange(minimum, maximum):
+            tests = ([t.age >= minimum] if minimum is not None else []) + ([t.age <= maximum] if maximum is not None
+                                                                           else [])
+            return ibis.and_(*tests) if tests else ibis.literal(True)
+        case m.SexIs(sex):
+            return t.sex == sex
+    raise TypeError(f"{criterion_name(c)} er ikke en alders- eller kønsbetingelse")
+
+
+def _census_path(indicator: m.Indicator) -> bool:
+    """Whether `cells` can take the denominators from the census (see there)."""
+    if indicator.population is None or indicator.exclusions is not None or not _demographic(indicator.population):
+        return False
+    measure = indicator.measure
+    if isinstance(measure, m.PatientProportion):
+        return _has_support(measure.numerator)
+    return isinstance(measure, (m.EventRate, m.EventProportion))
 
 
 def _add(values: list[ir.Value]) -> ir.Value:

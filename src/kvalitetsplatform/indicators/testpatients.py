@@ -425,10 +425,10 @@ def contract_deliveries(case: TestCase, number: int = 0) -> dict[str, dict[str, 
     if patient is not None:
         cpr = patient_cpr(case, number)
         for listing in patient.listings:
-            delivery(listing.practice)["patient"].append({"cpr": cpr, **_contract_row("patient", {
-                "name": f"Testpatient {number}", "birth_date": patient.birth_date, "sex": patient.sex,
-                "kommune_code": "751", "sikringsgruppe": 1, "list_start": listing.start, "list_end": listing.end,
-                "death_date": patient.death_date})})
+            delivery(listing.practice)["patient"].append({"cpr": cpr, "name": f"Testpatient {number}",
+                                                          **_contract_row("patient", {
+                "birth_date": patient.birth_date, "sex": patient.sex, "kommune_code": "751", "sikringsgruppe": 1,
+                "list_start": listing.start, "list_end": listing.end, "death_date": patient.death_date})})
         for table, rows in patient.facts.items():
             day_field = _day_field(table)
             for row in rows:
