@@ -503,14 +503,14 @@ class Evaluation:
         den = census.group_by(list(CELL_KEYS)).aggregate(patients=census.patients.sum())
         if isinstance(measure, m.PatientProportion):
             hits = self.holds(measure.numerator, None).table
-            hits = hits.filter(demographic_test(population, hits)).mutate(_n=ibis.literal(1, "int64"), _d=None)
+            hits = hits.filter(demographic_test(population, hits)).mutate(_n=ibis.literal(1, "int64"), _d=ibis.null("int64"))
         else:
             counted = measure.events if isinstance(measure, m.EventRate) else measure.denominator
             n = self.counts(counted, None)
             hits = self.listed(n).join(n, [PK, REF])
             hits = hits.filter(demographic_test(population, hits))
             if isinstance(measure, m.EventRate):
-                hits = hits.mutate(_n=hits.n, _d=None)
+                hits = hits.mutate(_n=hits.n, _d=ibis.null("int64"))
             else:
                 hits = _left_join(hits, self.counts(measure.numerator, hits).rename(_num="n"))
                 hits = hits.mutate(_n=hits._num.fill_null(0), _d=hits.n)
