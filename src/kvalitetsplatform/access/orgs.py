@@ -1,0 +1,140 @@
+"""Organisations in the app DB: practices, clusters, regions, municipalities and practice membership over time.
+
+Synced from the warehouse (practice_period, region, municipality), so the access layer answers "which practices
+were in cluster C on date R" without reading patient data. The cluster's peer-display choice is the cluster's own and
+is not touched by a sync.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.engine import Connection, Engine
+
+from kvalitetsplatform.access.db import cluster_setting, org_unit, practice_membership
+from kvalitetsplatform.access.roles import PEER_DISPLAY
+
+
+@dataclass(frozen=True)
+class Membership:
+    ydernummer: str
+    valid_from: date
+    valid_to: date | None  # inclusive; None while current
+    cluster_id: str
+    region_code: str
+    kommune_code: str
+
+    def covers(self, day: date) -> bool:
+        return self.valid_from <= day and (self.valid_to is None or day <= self.valid_to)
+
+
+@dataclass(frozen=True)
+class OrgUnit:
+    level: str
+    code: str
+    name: str
+    region_code: str | None
+
+
+@dataclass(frozen=True)
+class Organisation:
+    """A snapshot of all org units and memberships, read once per request (a few thousand rows nationally)."""
+
+    units: dict[tuple[str, str], OrgUnit]
+    memberships: tuple[Membership, ...]
+    peer_display: dict[str, str]
+
+    def unit(self, level: str, code: str) -> OrgUnit | None:
+        return self.units.get((level, code))
+
+    def of_practice(self, ydernummer: str) -> list[Membership]:
+        return [m for m in self.memberships if m.ydernummer == ydernummer]
+
+    def in_cluster(self, cluster_id: str) -> list[Membership]:
+        return [m for m in self.memberships if m.cluster_id == cluster_id]
+
+    def in_region(self, region_code: str) -> list[Membership]:
+        return [m for m in self.memberships if m.region_code == region_code]
+
+    def members_on(self, day: date) -> list[Membership]:
+        return [m for m in self.memberships if m.covers(day)]
+
+    def units_at(self, level: str) -> list[OrgUnit]:
+        return [u for (lv, _), u in self.units.items() if lv == level]
+
+    def shows_letters(self, cluster_id: str) -> bool:
+        return self.peer_display.get(cluster_id, "letters") == "letters"
+
+
+def load_organisation(conn: Connection) -> Organisation:
+    units = {(r.level, r.code): OrgUnit(r.level, r.code, r.name, r.region_code)
+             for r in conn.execute(select(org_unit))}
+    memberships = tuple(Membership(r.ydernummer, r.valid_from, r.valid_to, r.cluster_id, r.region_code,
+                                   r.kommune_code)
+                        for r in conn.execute(select(practice_membership).order_by(
+                            practice_membership.c.ydernummer, practice_membership.c.valid_from)))
+    display = {r.cluster_id: r.peer_display for r in conn.execute(select(cluster_setting))}
+    return Organisation(units, memberships, display)
+
+
+def replace_organisation(engine: Engine, units: Iterable[OrgUnit], memberships: Iterable[Membership]) -> dict:
+    """Replace all org units and memberships in one transaction (the warehouse is the source of truth)."""
+    units, memberships = list(units), list(memberships)
+    with engine.begin() as conn:
+        conn.execute(delete(practice_membership))
+        conn.execute(delete(org_unit))
+        if units:
+            conn.execute(insert(org_unit), [u.__dict__ for u in units])
+        if memberships:
+            conn.execute(insert(practice_membership), [m.__dict__ for m in memberships])
+    counts: dict[str, int] = {}
+    for u in units:
+        counts[u.level] = counts.get(u.level, 0) + 1
+    counts["memberships"] = len(memberships)
+    return counts
+
+
+def sync_from_warehouse(engine: Engine, settings) -> dict:
+    """Read practices, clusters, regions and municipalities from the warehouse into the app DB."""
+    from kvalitetsplatform.warehouse import connect
+
+    backend = connect(settings, read_only=True)
+    try:
+        periods = backend.table("practice_period").select(
+            "ydernummer", "valid_from", "valid_to", "name", "cluster_id", "cluster_name", "region_code",
+            "kommune_code").to_pyarrow().to_pylist()
+        regions = backend.table("region").to_pyarrow().to_pylist()
+        kommuner = backend.table("municipality").to_pyarrow().to_pylist()
+    finally:
+        backend.disconnect()
+    units: dict[tuple[str, str], OrgUnit] = {}
+    for r in regions:
+        units[("region", r["region_code"])] = OrgUnit("region", r["region_code"], r["name"], r["region_code"])
+    for k in kommuner:
+        units[("municipality", k["kommune_code"])] = OrgUnit("municipality", k["kommune_code"], k["name"],
+                                                             k["region_code"])
+    memberships = []
+    for p in sorted(periods, key=lambda p: (p["ydernummer"], p["valid_from"])):  # newest period wins the names
+        units[("practice", p["ydernummer"])] = OrgUnit("practice", p["ydernummer"], p["name"], p["region_code"])
+        units[("cluster", p["cluster_id"])] = OrgUnit("cluster", p["cluster_id"], p["cluster_name"],
+                                                      p["region_code"])
+        memberships.append(Membership(p["ydernummer"], p["valid_from"], p["valid_to"], p["cluster_id"],
+                                      p["region_code"], p["kommune_code"]))
+    return replace_organisation(engine, units.values(), memberships)
+
+
+def set_peer_display(engine: Engine, cluster_id: str, display: str, changed_by: int | None = None) -> None:
+    """Record the cluster's decision: practices shown to each other by name or as letters."""
+    if display not in PEER_DISPLAY:
+        raise ValueError(f"visning skal være 'names' eller 'letters', ikke {display!r}")
+    with engine.begin() as conn:
+        if conn.execute(select(org_unit.c.code).where(org_unit.c.level == "cluster",
+                                                      org_unit.c.code == cluster_id)).first() is None:
+            raise ValueError(f"klyngen {cluster_id!r} findes ikke (synkronisér organisationer med `kp users sync-orgs`)")
+        conn.execute(delete(cluster_setting).where(cluster_setting.c.cluster_id == cluster_id))
+        conn.execute(insert(cluster_setting).values(cluster_id=cluster_id, peer_display=display,
+                                                    changed_at=datetime.now().replace(microsecond=0),
+                                                    changed_by=changed_by))
