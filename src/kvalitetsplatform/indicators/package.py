@@ -64,6 +64,7 @@ class _PackageParser:
         self.codelists: dict[str, m.Codelist] = {}
         self.codelist_nodes: dict[str, Node] = {}
         self.used: set[str] = set()
+        self.indicator_ids: set[str] = set()
 
     # -- the package ------------------------------------------------------------------------------------------------
 
@@ -94,7 +95,8 @@ class _PackageParser:
             checked_by=checked_by or "", review_by=review_by, changes=changes or (), codelists=self.codelists,
             indicators=tuple(i for i, _ in indicators), file=str(self.path))
         from kvalitetsplatform.indicators.testpatients import read_tests
-        tests = read_tests(r, top["tests"], package, {i.id: node for i, node in indicators})
+        broken = self.indicator_ids - {i.id for i in package.indicators}  # their errors are reported already
+        tests = read_tests(r, top["tests"], package, {i.id: node for i, node in indicators}, broken)
         return replace(package, tests=tests)
 
     def _package_id(self, node: Node) -> str:
@@ -163,6 +165,7 @@ class _PackageParser:
                                                  f"{seen[indicator_id]})"))
                     continue
                 seen[indicator_id] = item.value["id"].line
+                self.indicator_ids.add(indicator_id)
             indicator = r.attempt(self.indicator, item, label, population)
             if indicator is not None:
                 found.append((indicator, item))
