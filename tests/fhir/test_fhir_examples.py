@@ -1,8 +1,8 @@
 """Every published HL7 Denmark / MedCom example in ../shared/fhir-examples, imported one by one.
 
 For each file the table below states exactly what lands in which contract table (every row, every
-non-empty value), which rows ingestion will refuse and on which fields (the contract's rules, see
-conftest.violations), what the mapping reports itself (severity, resource, element), and why. An example whose
+non-empty value), which rows the real ingestion then quarantines and for which field and rule, what the mapping
+reports itself (severity, resource, element), and why. An example whose
 resources point at a patient in another file is imported together with that file (`needs`), as a real delivery
 would hold both; the two conditions whose patients were never published get a stand-in patient
 (`unpublished_patient`). All imports pass practice master data (PRACTICE) and a listing date (LISTED_FROM),
@@ -17,7 +17,7 @@ from datetime import date, datetime
 
 import pytest
 
-from conftest import LISTED_FROM, import_fhir, key_of, violations
+from fhir_support import LISTED_FROM, import_fhir, ingest_delivery, key_of
 
 TEST_YDERNUMMER = "012345"  # the delivering practice for examples that name none
 PRACTICE = dict(name="Testpraksis", valid_from=date(2020, 1, 1), region_code="1082", kommune_code="751",
@@ -43,7 +43,7 @@ def practice_row(ydernummer: str, **from_fhir) -> dict:
 class Expect:
     why: str
     rows: dict[str, list[dict]]  # every row written, per table, as its non-empty values, in written order
-    refused: dict[str, list[str]]  # "table:key" → the fields ingestion will quarantine the row for
+    refused: dict[str, list[tuple[str, str]]]  # "table:key" → (field, rule) ingestion quarantined the row for
     issues: list[tuple[str, str, str]]  # what the mapping reports: (severity, resource, element)
     needs: tuple[str, ...] = ()  # other example files the resources refer to
     unpublished_patient: str | None = None  # id of a referenced patient that no example holds
@@ -78,10 +78,12 @@ EXAMPLES: dict[str, Expect] = {
             'Transaction bundle from a home-monitoring gateway. The BP panel is coded SKS ZZ3170 '
             '(measured by the patient), so systolic/diastolic become home BP MCS88019/MCS88020; the '
             'mean-pressure component (IEEE 11073 150023), the battery level and the measurement-status '
-            "flag have no Danish code, keep their system URI and are refused on code_system. Heart rate's "
-            "NPU21692 wins over its LOINC and IEEE codes, 'bpm' becomes '/min'. The coincident time stamp "
-            'is about a Device, not a patient: skipped (info). Patient Poul has no birth date, which a '
-            'delivery file cannot leave empty: reported, not written. Devices have no table.'
+            'flag have no Danish code, keep their system URI and are refused on code_system and code. '
+            "Heart rate's NPU21692 wins over its LOINC and IEEE codes, 'bpm' becomes '/min'. The "
+            'coincident time stamp is about a Device, not a patient: skipped (info). Patient Poul has no '
+            'birth date, which a delivery file cannot leave empty: reported, not written, so ingestion '
+            'refuses every one of his measurements as belonging to no patient in the delivery '
+            '(unknown_patient). Devices have no table.'
         ),
         ydernummer=TEST_YDERNUMMER,
         rows={
@@ -110,9 +112,15 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'measurement:BatteryLevel.0944': ['code_system'],
-            'measurement:BloodPressure.Poul.643992-150023': ['code_system'],
-            'measurement:BloodPressureStatus.Poul.133527-8410608.2': ['code_system'],
+            'measurement:BatteryLevel.0944': [
+                ('code', 'code'), ('code_system', 'choice'), ('cpr', 'unknown_patient')],
+            'measurement:BloodPressure.Poul.643992-MCS88019': [('cpr', 'unknown_patient')],
+            'measurement:BloodPressure.Poul.643992-MCS88020': [('cpr', 'unknown_patient')],
+            'measurement:BloodPressure.Poul.643992-150023': [
+                ('code', 'code'), ('code_system', 'choice'), ('cpr', 'unknown_patient')],
+            'measurement:HeartRate.Poul.1974654': [('cpr', 'unknown_patient')],
+            'measurement:BloodPressureStatus.Poul.133527-8410608.2': [
+                ('code', 'code'), ('code_system', 'choice'), ('cpr', 'unknown_patient')],
         },
         issues=[
             ('fejl', 'Patient/Poul', 'Patient.birthDate'),
@@ -125,9 +133,9 @@ EXAMPLES: dict[str, Expect] = {
             'Collection bundle (TOBS early-warning set). BP panel LOINC 85354-9 → office BP '
             "DNK05472/DNK05473, heart rate NPU21692 ('slag/minut' → '/min'): clean. Consciousness "
             '(SNOMED), temperature and respiration (LOINC only) keep their systems: refused on '
-            "code_system; the TOBS score MCS88125 is MedCom's but not in the codelist: refused on code. "
-            'Else has no address: refused on kommune_code. The nurse (profession group 5166) is a '
-            'clinician.'
+            "code_system and on code (looked up in the system named); the TOBS score MCS88125 is MedCom's "
+            'but not in the codelist: refused on code. Else has no address: refused on kommune_code. The '
+            'nurse (profession group 5166) is a clinician.'
         ),
         ydernummer=TEST_YDERNUMMER,
         rows={
@@ -164,19 +172,19 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:0201919990|2020-01-01': ['kommune_code'],
-            'measurement:ElseConsciousness': ['code_system'],
-            'measurement:ElseBodyTemperature': ['code_system'],
-            'measurement:ElseRespirationRate': ['code_system'],
-            'measurement:ElsesTOBSscore': ['code'],
+            'measurement:ElseConsciousness': [('code', 'code'), ('code_system', 'choice')],
+            'measurement:ElseBodyTemperature': [('code', 'code'), ('code_system', 'choice')],
+            'measurement:ElseRespirationRate': [('code', 'code'), ('code_system', 'choice')],
+            'measurement:ElsesTOBSscore': [('code', 'code')],
+            'patient:0201919990|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
     ),
     'hl7dk-website/core/Condition-ConditionPressureUlcer.json': Expect(
         why=(
             'Municipal problem-list condition coded FSIII (urn:oid:1.2.208.176.2.21) and SNOMED, no '
-            'ICPC-2 or SKS: the row keeps the FSIII OID and is refused on code_system, and on source '
-            '(known only for ICPC-2/SKS). The free text is kept.'
+            'ICPC-2 or SKS: the row keeps the FSIII OID and is refused on code_system and code, and on '
+            'source (known only for ICPC-2/SKS). The free text is kept.'
         ),
         needs=('hl7dk-website/core/Patient-john.json',),
         ydernummer=TEST_YDERNUMMER,
@@ -197,8 +205,9 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:0201609995|2020-01-01': ['kommune_code'],
-            'diagnosis:ConditionPressureUlcer': ['code_system', 'source'],
+            'diagnosis:ConditionPressureUlcer': [
+                ('code', 'code'), ('code_system', 'choice'), ('source', 'required')],
+            'patient:0201609995|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
     ),
@@ -223,8 +232,8 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:0201919990|2020-01-01': ['kommune_code'],
-            'diagnosis:ElseGraviditet': ['code'],
+            'diagnosis:ElseGraviditet': [('code', 'code')],
+            'patient:0201919990|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
     ),
@@ -249,7 +258,7 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:0201609995|2020-01-01': ['kommune_code'],
+            'patient:0201609995|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
     ),
@@ -275,8 +284,8 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:0201609995|2020-01-01': ['kommune_code'],
-            'diagnosis:JohnFracture': ['code'],
+            'diagnosis:JohnFracture': [('code', 'code')],
+            'patient:0201609995|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[
             ('info', 'Condition/JohnFracture', 'Condition.code.coding.code'),
@@ -303,15 +312,15 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:0201609995|2020-01-01': ['kommune_code'],
-            'diagnosis:JohnMelanoma': ['code'],
+            'diagnosis:JohnMelanoma': [('code', 'code')],
+            'patient:0201609995|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
     ),
     'hl7dk-website/core/Condition-JohnPacemaker.json': Expect(
         why=(
-            'SNOMED CT only (441509002 pacemaker in situ): keeps the SNOMED URI, refused on code_system '
-            'and source.'
+            'SNOMED CT only (441509002 pacemaker in situ): keeps the SNOMED URI, refused on code_system, '
+            'code and source.'
         ),
         needs=('hl7dk-website/core/Patient-john.json',),
         ydernummer=TEST_YDERNUMMER,
@@ -329,8 +338,8 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:0201609995|2020-01-01': ['kommune_code'],
-            'diagnosis:JohnPacemaker': ['code_system', 'source'],
+            'diagnosis:JohnPacemaker': [('code', 'code'), ('code_system', 'choice'), ('source', 'required')],
+            'patient:0201609995|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
     ),
@@ -369,8 +378,8 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:0201919990|2020-01-01': ['kommune_code'],
-            'lab_result:ElseINR': ['code'],
+            'lab_result:ElseINR': [('code', 'code')],
+            'patient:0201919990|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
         not_imported={'DiagnosticReport': 1},
@@ -429,8 +438,8 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:0201609995|2020-01-01': ['kommune_code'],
-            'diagnosis:JohnFracture': ['code'],
+            'diagnosis:JohnFracture': [('code', 'code')],
+            'patient:0201609995|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[
             ('advarsel', 'Encounter/915a3cfb-2f3e-477b-8a9d-5d86c30e4929', 'Encounter.serviceProvider'),
@@ -463,7 +472,7 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:0201919990|2020-01-01': ['kommune_code'],
+            'patient:0201919990|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
     ),
@@ -488,8 +497,8 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:0201919990|2020-01-01': ['kommune_code'],
-            'lab_result:ElseINR': ['code'],
+            'lab_result:ElseINR': [('code', 'code')],
+            'patient:0201919990|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
     ),
@@ -513,7 +522,7 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:0201919990|2020-01-01': ['kommune_code'],
+            'patient:0201919990|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
     ),
@@ -537,7 +546,7 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:0201919990|2020-01-01': ['kommune_code'],
+            'patient:0201919990|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
     ),
@@ -562,8 +571,8 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:0201919990|2020-01-01': ['kommune_code'],
-            'measurement:ElsesTOBSscore': ['code'],
+            'measurement:ElsesTOBSscore': [('code', 'code')],
+            'patient:0201919990|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
     ),
@@ -592,15 +601,15 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:0107729995|2020-01-01': ['kommune_code'],
+            'patient:0107729995|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
     ),
     'hl7dk-website/core/Observation-ObservationOxySatVitalSigns.json': Expect(
         why=(
-            "Oxygen saturation coded LOINC 2708-6 only: keeps LOINC's URI, refused on code_system. The "
-            'contained NPU03011 observation it is derived from is part of this resource, not imported on '
-            'its own.'
+            "Oxygen saturation coded LOINC 2708-6 only: keeps LOINC's URI, refused on code_system and "
+            'code. The contained NPU03011 observation it is derived from is part of this resource, not '
+            'imported on its own.'
         ),
         needs=('hl7dk-website/core/Patient-john.json',),
         ydernummer=TEST_YDERNUMMER,
@@ -619,8 +628,8 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:0201609995|2020-01-01': ['kommune_code'],
-            'measurement:ObservationOxySatVitalSigns': ['code_system'],
+            'measurement:ObservationOxySatVitalSigns': [('code', 'code'), ('code_system', 'choice')],
+            'patient:0201609995|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
     ),
@@ -688,7 +697,7 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:0107729995|2020-01-01': ['kommune_code'],
+            'patient:0107729995|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
     ),
@@ -707,7 +716,7 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:0201919990|2020-01-01': ['kommune_code'],
+            'patient:0201919990|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
     ),
@@ -727,7 +736,7 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:0201609995|2020-01-01': ['kommune_code'],
+            'patient:0201609995|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
     ),
@@ -747,7 +756,7 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:0703921VJ4|2020-01-01': ['kommune_code'],
+            'patient:0703921VJ4|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
     ),
@@ -846,9 +855,9 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'clinician:1fcad31f-8967-4f49-b6af-7e64082e8fec': ['role'],
-            'patient:2509479989|2020-01-01': ['kommune_code'],
-            'diagnosis:9dd0e1c2-3c7d-423f-977c-29119c314fd1': ['code'],
+            'clinician:1fcad31f-8967-4f49-b6af-7e64082e8fec': [('role', 'required')],
+            'diagnosis:9dd0e1c2-3c7d-423f-977c-29119c314fd1': [('code', 'code')],
+            'patient:2509479989|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
         not_imported={'Composition': 1},
@@ -889,9 +898,9 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'clinician:1fcad31f-8967-4f49-b6af-7e64082e8fec': ['role'],
-            'patient:2509479989|2020-01-01': ['kommune_code'],
-            'diagnosis:9dd0e1c2-3c7d-423f-977c-29119c314fd1': ['code'],
+            'clinician:1fcad31f-8967-4f49-b6af-7e64082e8fec': [('role', 'required')],
+            'diagnosis:9dd0e1c2-3c7d-423f-977c-29119c314fd1': [('code', 'code')],
+            'patient:2509479989|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
         duplicates=1,
@@ -918,8 +927,9 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:1111111118|2020-01-01': ['kommune_code'],
-            'diagnosis:3907bd98-8f4f-4b6c-9569-e232bdd7cd3b': ['code_system', 'source'],
+            'diagnosis:3907bd98-8f4f-4b6c-9569-e232bdd7cd3b': [
+                ('code_system', 'required'), ('source', 'required')],
+            'patient:1111111118|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
     ),
@@ -945,8 +955,9 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:1111111118|2020-01-01': ['kommune_code'],
-            'diagnosis:5af29fb2-f724-4918-94b2-cfeb18e263ac': ['code', 'code_system', 'source'],
+            'diagnosis:5af29fb2-f724-4918-94b2-cfeb18e263ac': [
+                ('code', 'required'), ('code_system', 'required'), ('source', 'required')],
+            'patient:1111111118|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
     ),
@@ -985,9 +996,9 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'clinician:1fcad31f-8967-4f49-b6af-7e64082e8fec': ['role'],
-            'patient:2509479989|2020-01-01': ['kommune_code'],
-            'diagnosis:9dd0e1c2-3c7d-423f-977c-29119c314fd1': ['code'],
+            'clinician:1fcad31f-8967-4f49-b6af-7e64082e8fec': [('role', 'required')],
+            'diagnosis:9dd0e1c2-3c7d-423f-977c-29119c314fd1': [('code', 'code')],
+            'patient:2509479989|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[],
         duplicates=1,
@@ -1084,7 +1095,7 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'clinician:e9eacb62-666b-11ed-9022-0242ac120002': ['role'],
+            'clinician:e9eacb62-666b-11ed-9022-0242ac120002': [('role', 'required')],
         },
         issues=[],
     ),
@@ -1095,7 +1106,8 @@ EXAMPLES: dict[str, Expect] = {
             'written under the NPU OID land clean as measurements; respiration MCS88122, MCS88126 and '
             'TOBS MCS88125 are MedCom codes not in the codelist, temperature NPU08676 an NPU code not in '
             "it: refused on code. The report's performer ('Pleje og Rehabilitering') is the producer. The "
-            'patient has no birth date.'
+            'patient has no birth date, so the patient row is not written and ingestion refuses all six '
+            'results for an unknown patient as well.'
         ),
         practice_in_data='061654',
         rows={
@@ -1129,10 +1141,15 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'lab_result:85fd1372-cf02-49c6-bd45-7205f5541a66': ['code'],
-            'measurement:3fd3835d-1758-4d22-8547-000182752817': ['code'],
-            'measurement:6bf03841-8397-4a2a-9f9a-8966b0cfa571': ['code'],
-            'measurement:f64a0a78-53cf-4a7f-9b89-4a2338a4935c': ['code'],
+            'lab_result:85fd1372-cf02-49c6-bd45-7205f5541a66': [('code', 'code'), ('cpr', 'unknown_patient')],
+            'measurement:3fd3835d-1758-4d22-8547-000182752817': [
+                ('code', 'code'), ('cpr', 'unknown_patient')],
+            'measurement:ba691ee4-6d38-4f5b-82f1-40b54e3b8ad1': [('cpr', 'unknown_patient')],
+            'measurement:8917f29d-269c-4bb3-8ce9-d255c351d52b': [('cpr', 'unknown_patient')],
+            'measurement:6bf03841-8397-4a2a-9f9a-8966b0cfa571': [
+                ('code', 'code'), ('cpr', 'unknown_patient')],
+            'measurement:f64a0a78-53cf-4a7f-9b89-4a2338a4935c': [
+                ('code', 'code'), ('cpr', 'unknown_patient')],
         },
         issues=[
             ('fejl', 'Patient/bbcd4817-1c4b-4089-a712-346f65ec16f9', 'Patient.birthDate'),
@@ -1145,7 +1162,7 @@ EXAMPLES: dict[str, Expect] = {
             'land clean; the differential counts (NPU02636, NPU02840, NPU02902, NPU01933) are not in the '
             "codelist. Respiration '>25' is a measurement, and measurements have no comparator: kept as "
             "the text '>25' (warning). The wrong display on NPU02636 is harmless: the code is what is "
-            'read.'
+            'read. Patient Bruno has no birth date: every result is also refused for an unknown patient.'
         ),
         practice_in_data='045861',
         rows={
@@ -1188,11 +1205,20 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'lab_result:LymphocyteObservationOnBrunoWithComment': ['code'],
-            'lab_result:MonocytesObservationOnBrunoWithComment': ['code'],
-            'lab_result:NeutrophilocytesObservationOnBrunoWithComment': ['code'],
-            'lab_result:EosinofilocytObservationOnBrunoWithComment': ['code'],
-            'measurement:HighRespirationObservationOnBrunoNoComment': ['code'],
+            'lab_result:GlucoseObservationOnBrunoNoComment': [('cpr', 'unknown_patient')],
+            'lab_result:CReaktiveProteinObservationOnBrunoNoComment': [('cpr', 'unknown_patient')],
+            'lab_result:HaemoglobinObservationOnBrunoWithComment': [('cpr', 'unknown_patient')],
+            'lab_result:LeukocytObservationOnBrunoWithComment': [('cpr', 'unknown_patient')],
+            'lab_result:LymphocyteObservationOnBrunoWithComment': [
+                ('code', 'code'), ('cpr', 'unknown_patient')],
+            'lab_result:MonocytesObservationOnBrunoWithComment': [
+                ('code', 'code'), ('cpr', 'unknown_patient')],
+            'lab_result:NeutrophilocytesObservationOnBrunoWithComment': [
+                ('code', 'code'), ('cpr', 'unknown_patient')],
+            'lab_result:EosinofilocytObservationOnBrunoWithComment': [
+                ('code', 'code'), ('cpr', 'unknown_patient')],
+            'measurement:HighRespirationObservationOnBrunoNoComment': [
+                ('code', 'code'), ('cpr', 'unknown_patient')],
         },
         issues=[
             ('fejl', 'Patient/BrunoElmerPatient', 'Patient.birthDate'),
@@ -1204,7 +1230,8 @@ EXAMPLES: dict[str, Expect] = {
     'medcomfhir-website/homecareobservation/Bundle-add5e7e2-0c0f-4a4a-bfff-f6f984fa7e3c.json': Expect(
         why=(
             'Ten point-of-care results to Skødstrup: CRP, haemoglobin, leukocytes and glucose clean; the '
-            'differential counts and INR are not in the codelist. The Media attachment has no table.'
+            'differential counts and INR are not in the codelist. The Media attachment has no table. The '
+            'patient has no birth date: all ten are also refused for an unknown patient.'
         ),
         practice_in_data='061654',
         rows={
@@ -1248,12 +1275,16 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'lab_result:4a94a70e-6957-47a8-bec7-3e27b3145668': ['code'],
-            'lab_result:d2b89faa-979a-430d-8887-21ccdf6f238b': ['code'],
-            'lab_result:f84143f7-f586-477f-af56-e50c7d152605': ['code'],
-            'lab_result:b22fcbe0-4977-433e-ad1c-d6545bc8c1cb': ['code'],
-            'lab_result:1e2351e2-77df-4135-a77b-6a4c39e4a4ca': ['code'],
-            'lab_result:470d39e4-d3f9-4301-82eb-b957ba33475e': ['code'],
+            'lab_result:7fcb76a7-839b-4392-a2ff-f30035faca34': [('cpr', 'unknown_patient')],
+            'lab_result:f70ae8b7-c1af-44a2-a21a-570c552dd7cc': [('cpr', 'unknown_patient')],
+            'lab_result:1b089a05-0a5f-479d-9cbd-921a13470221': [('cpr', 'unknown_patient')],
+            'lab_result:4a94a70e-6957-47a8-bec7-3e27b3145668': [('code', 'code'), ('cpr', 'unknown_patient')],
+            'lab_result:d2b89faa-979a-430d-8887-21ccdf6f238b': [('code', 'code'), ('cpr', 'unknown_patient')],
+            'lab_result:f84143f7-f586-477f-af56-e50c7d152605': [('code', 'code'), ('cpr', 'unknown_patient')],
+            'lab_result:b22fcbe0-4977-433e-ad1c-d6545bc8c1cb': [('code', 'code'), ('cpr', 'unknown_patient')],
+            'lab_result:1e2351e2-77df-4135-a77b-6a4c39e4a4ca': [('code', 'code'), ('cpr', 'unknown_patient')],
+            'lab_result:0e4a5452-1804-42d3-82ed-484df20a09f0': [('cpr', 'unknown_patient')],
+            'lab_result:470d39e4-d3f9-4301-82eb-b957ba33475e': [('code', 'code'), ('cpr', 'unknown_patient')],
         },
         issues=[
             ('fejl', 'Patient/733cef33-3626-422b-955d-d506aaa65fe1', 'Patient.birthDate'),
@@ -1263,7 +1294,7 @@ EXAMPLES: dict[str, Expect] = {
     'medcomfhir-website/homecareobservation/Bundle-faa0c104-0ebf-49cb-bad1-9e0f59436e18.json': Expect(
         why=(
             "Urine dipstick: NPU04206 and NPU03987 with unit '+', NPU21578 'Negative' as text; none is in "
-            'the codelist: refused on code.'
+            'the codelist: refused on code. The patient has no birth date, hence also unknown_patient.'
         ),
         practice_in_data='061654',
         rows={
@@ -1286,9 +1317,9 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'lab_result:4b8f899a-df12-4301-8287-9a77d46ded3d': ['code'],
-            'lab_result:f58819ff-d727-4740-a4ef-44eefc77022e': ['code'],
-            'lab_result:2fc2c078-825b-491d-9f8e-34926eb4f06f': ['code'],
+            'lab_result:4b8f899a-df12-4301-8287-9a77d46ded3d': [('code', 'code'), ('cpr', 'unknown_patient')],
+            'lab_result:f58819ff-d727-4740-a4ef-44eefc77022e': [('code', 'code'), ('cpr', 'unknown_patient')],
+            'lab_result:2fc2c078-825b-491d-9f8e-34926eb4f06f': [('code', 'code'), ('cpr', 'unknown_patient')],
         },
         issues=[
             ('fejl', 'Patient/733cef33-3626-422b-955d-d506aaa65fe1', 'Patient.birthDate'),
@@ -1298,7 +1329,8 @@ EXAMPLES: dict[str, Expect] = {
     'medcomfhir-website/homecareobservation/Observation-3fd3835d-1758-4d22-8547-000182752817.json': Expect(
         why=(
             'The standalone respiration observation is identical to the one in its message bundle '
-            "(imported with it, its patient is there): merged; the rows are the bundle's."
+            "(imported with it, its patient is there): merged; the rows are the bundle's. MCS88122 is not "
+            'in the codelist.'
         ),
         needs=(
             'medcomfhir-website/homecareobservation/Bundle-401cbc36-db1e-4fe0-bf90-6df331dde179.json',
@@ -1335,10 +1367,15 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'lab_result:85fd1372-cf02-49c6-bd45-7205f5541a66': ['code'],
-            'measurement:3fd3835d-1758-4d22-8547-000182752817': ['code'],
-            'measurement:6bf03841-8397-4a2a-9f9a-8966b0cfa571': ['code'],
-            'measurement:f64a0a78-53cf-4a7f-9b89-4a2338a4935c': ['code'],
+            'lab_result:85fd1372-cf02-49c6-bd45-7205f5541a66': [('code', 'code'), ('cpr', 'unknown_patient')],
+            'measurement:3fd3835d-1758-4d22-8547-000182752817': [
+                ('code', 'code'), ('cpr', 'unknown_patient')],
+            'measurement:ba691ee4-6d38-4f5b-82f1-40b54e3b8ad1': [('cpr', 'unknown_patient')],
+            'measurement:8917f29d-269c-4bb3-8ce9-d255c351d52b': [('cpr', 'unknown_patient')],
+            'measurement:6bf03841-8397-4a2a-9f9a-8966b0cfa571': [
+                ('code', 'code'), ('cpr', 'unknown_patient')],
+            'measurement:f64a0a78-53cf-4a7f-9b89-4a2338a4935c': [
+                ('code', 'code'), ('cpr', 'unknown_patient')],
         },
         issues=[
             ('fejl', 'Patient/bbcd4817-1c4b-4089-a712-346f65ec16f9', 'Patient.birthDate'),
@@ -1348,8 +1385,9 @@ EXAMPLES: dict[str, Expect] = {
     ),
     'medcomfhir-website/homecareobservation/Observation-7fcb76a7-839b-4392-a2ff-f30035faca34.json': Expect(
         why=(
-            'CRP 26 mg/L, a unit without UCUM code, for MedCom patient 733cef33: a clean lab row; the '
-            'patient lacks a birth date.'
+            'CRP 26 mg/L, a unit without UCUM code, for MedCom patient 733cef33: a clean lab row as '
+            'mapped, but the patient lacks a birth date, is not written, and so ingestion refuses the '
+            'result for an unknown patient.'
         ),
         needs=('medcomfhir-website/core/Patient-733cef33-3626-422b-955d-d506aaa65fe1.json',),
         ydernummer=TEST_YDERNUMMER,
@@ -1363,7 +1401,9 @@ EXAMPLES: dict[str, Expect] = {
                      sampled_ts=datetime(2023, 9, 12, 10, 24, 8)),
             ],
         },
-        refused={},
+        refused={
+            'lab_result:7fcb76a7-839b-4392-a2ff-f30035faca34': [('cpr', 'unknown_patient')],
+        },
         issues=[
             ('fejl', 'Patient/733cef33-3626-422b-955d-d506aaa65fe1', 'Patient.birthDate'),
         ],
@@ -1371,7 +1411,8 @@ EXAMPLES: dict[str, Expect] = {
     'medcomfhir-website/homecareobservation/Observation-8917f29d-269c-4bb3-8ce9-d255c351d52b.json': Expect(
         why=(
             'Systolic BP as a single observation coded DNK05472 under the NPU OID (no LOINC panel): a '
-            'clean measurement; identical to its bundle entry and merged.'
+            "clean measurement as mapped (refused only because the bundle's patient has no birth date); "
+            'identical to its bundle entry and merged.'
         ),
         needs=(
             'medcomfhir-website/homecareobservation/Bundle-401cbc36-db1e-4fe0-bf90-6df331dde179.json',
@@ -1408,10 +1449,15 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'lab_result:85fd1372-cf02-49c6-bd45-7205f5541a66': ['code'],
-            'measurement:3fd3835d-1758-4d22-8547-000182752817': ['code'],
-            'measurement:6bf03841-8397-4a2a-9f9a-8966b0cfa571': ['code'],
-            'measurement:f64a0a78-53cf-4a7f-9b89-4a2338a4935c': ['code'],
+            'lab_result:85fd1372-cf02-49c6-bd45-7205f5541a66': [('code', 'code'), ('cpr', 'unknown_patient')],
+            'measurement:8917f29d-269c-4bb3-8ce9-d255c351d52b': [('cpr', 'unknown_patient')],
+            'measurement:3fd3835d-1758-4d22-8547-000182752817': [
+                ('code', 'code'), ('cpr', 'unknown_patient')],
+            'measurement:ba691ee4-6d38-4f5b-82f1-40b54e3b8ad1': [('cpr', 'unknown_patient')],
+            'measurement:6bf03841-8397-4a2a-9f9a-8966b0cfa571': [
+                ('code', 'code'), ('cpr', 'unknown_patient')],
+            'measurement:f64a0a78-53cf-4a7f-9b89-4a2338a4935c': [
+                ('code', 'code'), ('cpr', 'unknown_patient')],
         },
         issues=[
             ('fejl', 'Patient/bbcd4817-1c4b-4089-a712-346f65ec16f9', 'Patient.birthDate'),
@@ -1478,8 +1524,9 @@ EXAMPLES: dict[str, Expect] = {
             ],
         },
         refused={
-            'patient:3001749995|2020-01-01': ['kommune_code'],
-            'journal_note:if810168-ee7c-4f34-8012-9aff6c1d86e7': ['note_ts', 'source'],
+            'journal_note:if810168-ee7c-4f34-8012-9aff6c1d86e7': [
+                ('note_ts', 'future'), ('source', 'required')],
+            'patient:3001749995|2020-01-01': [('kommune_code', 'required')],
         },
         issues=[
             ('info', 'Organization/f8d0eb07-5336-4005-9081-b065f9a82663', 'Organization.identifier.value'),
@@ -1513,9 +1560,9 @@ def test_example(name, examples, tmp_path):
     written = {t: [{k: v for k, v in row.items() if v is not None} for row in rows]
                for t, rows in tables.items()}
     assert {t: rows for t, rows in written.items() if rows} == expect.rows
-    refused = {f"{t}:{key_of(t, row)}": sorted(violations(t, row))
-               for t, rows in tables.items() for row in rows}
-    assert {k: v for k, v in refused.items() if v} == expect.refused
+    result, refused = ingest_delivery(tmp_path / "delivery", tmp_path / "home")
+    assert (result.status, result.error) == ("loaded", None)
+    assert {f"{t}:{key_of(t, tables[t][row - 1])}": v for (t, row), v in refused.items()} == expect.refused
     assert [(i.severity, i.resource, i.element) for i in report.issues if i.resource] == expect.issues
     assert report.duplicates == expect.duplicates
     assert dict(report.unmapped_types) == expect.not_imported

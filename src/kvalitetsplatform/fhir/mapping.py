@@ -110,8 +110,9 @@ class Mapper:
         for cpr, rows in self._patient_rows.items():
             for row in rows:
                 assume = self.listed_from and row["list_start"] is None and row["sikringsgruppe"] is None
-                if assume:
-                    row["list_start"], row["sikringsgruppe"] = self.listed_from, 1
+                if assume:  # listed from the given date, or from birth for a child born since
+                    start = max(self.listed_from, row["birth_date"] or self.listed_from)
+                    row["list_start"], row["sikringsgruppe"] = start, 1
                 written = self._emit("patient", self._patient_source[cpr], row, birth_date="Patient.birthDate",
                                      list_start=listing, sikringsgruppe=group)
                 assumed += bool(assume and written)
