@@ -40,7 +40,8 @@ def _between(rng: random.Random, first: date, last: date) -> date:
 
 def build_rows(ydernummer: str = "012345", patients: int = 12, seed: int = 1,
                period: tuple[date, date] = PERIOD) -> dict[str, list[dict]]:
-    rng = random.Random(seed)
+    people = random.Random(seed)  # the patients depend on the seed only, not on the period
+    rng = random.Random(seed * 7919 + 1)
     start, end = period
     kommuner = [c for c in code_system("kommune").concepts.values() if c.extra.get("region_code") == "1082"]
     kommune = kommuner[seed % len(kommuner)].code
@@ -64,14 +65,14 @@ def build_rows(ydernummer: str = "012345", patients: int = 12, seed: int = 1,
     n = 0
     for i in range(patients):
         female = i % 2 == 0
-        birth = _between(rng, date(1935, 1, 1), date(2015, 12, 31))
+        birth = _between(people, date(1935, 1, 1), date(2015, 12, 31))
         cpr = substitute_cpr(birth, 1000 + i * 7, female)
         died = i == patients - 1  # the last patient dies mid-period
         death = start + timedelta(days=14) if died else None
         rows["patient"].append({
             "cpr": cpr, "name": f"Testperson {i}", "birth_date": birth, "sex": "F" if female else "M",
-            "kommune_code": kommune, "sikringsgruppe": 1, "list_start": _between(rng, max(birth, date(2010, 1, 1)),
-                                                                                  date(2024, 12, 31)),
+            "kommune_code": kommune, "sikringsgruppe": 1,
+            "list_start": _between(people, max(birth, date(2010, 1, 1)), date(2024, 12, 31)),
             "list_end": death, "death_date": death})
         last = death or end
         for _ in range(2):
