@@ -118,7 +118,7 @@ def show(package_id: str = typer.Argument(..., help="Pakkens id, fx ihd."),
             out.print(escape(f"  {ind['standard_note']}"))
         out.print(escape(ind["description"]))
         if ind["population"]:
-            out.print(f"  {'Population' if da else 'Population'} ({'ud over tilmeldt og i live' if da else 'besides listed and alive'}):")
+            out.print("  Population (" + ("ud over tilmeldt og i live" if da else "besides listed and alive") + "):")
             for line in ind["population"]:
                 out.print(f"    {escape(line)}", highlight=False)
         if ind["exclusions"]:
@@ -194,7 +194,7 @@ def test_packages(package_ids: list[str] = typer.Argument(None, help="Pakker at 
             table.add_row(p.id, str(len(p.tests)), str(len(mine)), str(sum(r.passed for r in mine)))
         out.print(table)
         for r in failed:
-            console.print(f"[red]Fejlet:[/red] " + escape(f"{r.package}.yaml, linje {r.line}, {r.indicator} "
+            console.print("[red]Fejlet:[/red] " + escape(f"{r.package}.yaml, linje {r.line}, {r.indicator} "
                                                            f"«{r.case}»: " + "; ".join(r.problems)), highlight=False)
         if not failed:
             out.print(f"[green]OK[/green]: alle {len(results)} kontroller bestået.")

@@ -87,7 +87,8 @@ def _codes(r: Reader, node: Node, field: str, system: str, match: str) -> list[t
             label = r.text(m["label"], f"{where}.label")
             check_code(r, m["code"], f"{where}.code", code_system_name, code, match)
             if (code_system_name, code) in seen:
-                r.fail(m["code"], f"{where}.code", f"{code} står allerede i listen (linje {seen[code_system_name, code]})")
+                first = seen[code_system_name, code]
+                r.fail(m["code"], f"{where}.code", f"{code} står allerede i listen (linje {first})")
             seen[code_system_name, code] = m["code"].line
             codes.append((Code(code_system_name, code, label), m["code"].line))
         except Invalid as e:

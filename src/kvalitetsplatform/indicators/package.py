@@ -11,7 +11,7 @@ from kvalitetsplatform.contract import TABLES
 from kvalitetsplatform.indicators import model as m
 from kvalitetsplatform.indicators.codelists import CODELIST_DIR, available, expand, load_codelist
 from kvalitetsplatform.indicators.source import (
-    DURATION, DURATION_UNITS, Abandon, Invalid, Node, PackageError, PackageFileError, Reader, load_yaml, parse_number,
+    ANY_KEY, DURATION, DURATION_UNITS, Abandon, Invalid, Node, PackageError, PackageFileError, Reader, load_yaml, parse_number,
 )
 from kvalitetsplatform.terminology import code_system
 
@@ -115,7 +115,8 @@ class _PackageParser:
             where = f"changes[{i}]"
             e = r.mapping(item, where, ("date", "version", "by", "description"),
                           ("date", "version", "by", "description"))
-            entries.append(m.ChangeLogEntry(r.date(e["date"], f"{where}.date"), r.text(e["version"], f"{where}.version"),
+            entries.append(m.ChangeLogEntry(r.date(e["date"], f"{where}.date"),
+                                            r.text(e["version"], f"{where}.version"),
                                             r.text(e["description"], f"{where}.description"),
                                             r.text(e["by"], f"{where}.by")))
         if not entries:
@@ -126,7 +127,7 @@ class _PackageParser:
 
     def _codelists(self, node: Node) -> None:
         r = self.r
-        for alias, ref_node in r.mapping(node, "codelists", _Anything()).items():
+        for alias, ref_node in r.mapping(node, "codelists", ANY_KEY).items():
             field = f"codelists.{alias}"
             self.codelist_nodes[alias] = ref_node
             try:
@@ -238,9 +239,9 @@ class _PackageParser:
                                                          "'denominator' uden 'events'")
             events = self.events(num_node, f"{field}.numerator")
             if events.window.months is None or events.window.months <= 0:
-                r.fail(num_node.value["events"], f"{field}.numerator.events", "en rate skal tælle i et vindue af hele måneder eller "
-                                                              "år (fx within: 12 months), så den kan omregnes til "
-                                                              "pr. år")
+                r.fail(num_node.value["events"], f"{field}.numerator.events",
+                       "en rate skal tælle i et vindue af hele måneder eller år (fx within: 12 months), så den kan "
+                       "omregnes til pr. år")
             narrowing = self.criterion(den_node, f"{field}.denominator") if den_node is not None else None
             return m.EventRate(events), narrowing
         if num_is_events != (den_is_events if den_node is not None else False):
@@ -458,8 +459,8 @@ class _PackageParser:
             where = field if not isinstance(node.value, list) else f"{field}[{i}]"
             code = r.text(item, where)
             if code not in system:
-                r.fail(item, where, f"ydelseskoden {code} findes ikke i {system.id} (husk anførselstegn og foranstillet "
-                                    f"0, fx \"0120\")")
+                r.fail(item, where, f"ydelseskoden {code} findes ikke i {system.id} (husk anførselstegn og "
+                                    f"foranstillet 0, fx \"0120\")")
             codes.append(m.Code("ydelseskode", code, system[code].label_da))
         return m.Codelist("inline", "ydelseskode " + ", ".join(c.code for c in codes), "exact", tuple(codes))
 
@@ -559,13 +560,6 @@ class _PackageParser:
                 r.fail(node, field, f"{', '.join(wrong)} er ikke en mulig værdi for {c.code}; mulige: "
                                     f"{', '.join(c.allowed_values)}")
         return m.TextTest(values)
-
-
-class _Anything(dict):
-    """An `allowed` set that admits every key (for mappings whose keys are names the author chooses)."""
-
-    def __contains__(self, key: object) -> bool:
-        return True
 
 
 def _is_events(node: Node | None) -> bool:

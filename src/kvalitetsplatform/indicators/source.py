@@ -218,6 +218,16 @@ class Reader:
         return self.text(m["da"], _join(field, "da")), self.text(m["en"], _join(field, "en"))
 
 
+class _AnyKey(dict):
+    """Pass as `allowed` for mappings whose keys the author names (codelist aliases, indicator ids)."""
+
+    def __contains__(self, key: object) -> bool:
+        return True
+
+
+ANY_KEY = _AnyKey()
+
+
 def parse_number(text: str) -> float | None:
     """A decimal number with point or comma: '1.8', '1,8', '59', '-2'."""
     text = text.strip()
