@@ -65,7 +65,7 @@ def _read(r: Reader, doc: Node, ref: str) -> Codelist:
     if not codes and not r.errors:
         r.fail(m["codes"], "codes", "kodelisten har ingen koder")
     codelist = Codelist(ref, title[0] if title else ref, match, tuple(c for c, _ in codes),
-                        tuple(c for c, _ in exclude))
+                        tuple(c for c, _ in exclude), title[1] if title else "")
     for i, (code, line) in enumerate(exclude):
         if not codelist._hit(codelist.codes, code.system, code.code):
             r.errors.append(PackageError(r.file, line, f"exclude[{i}].code",

@@ -52,7 +52,7 @@ def window(w: m.Window, lang: str = "da") -> str:
 
 
 def events(e: m.Events, lang: str = "da") -> str:
-    what = " eller ".join(c.title for c in e.codelists) if lang == "da" else " or ".join(c.title for c in e.codelists)
+    what = (" eller " if lang == "da" else " or ").join(c.label(lang) for c in e.codelists)
     if e.table == "contact":
         what = " ".join(f"{c.code} {c.label}" for cl in e.codelists for c in cl.codes)
     what = what or WORDS[lang]["any_prescription"]
@@ -93,10 +93,10 @@ def criterion(c: m.Criterion, lang: str = "da", indent: int = 0) -> list[str]:
             prefix = f"{words['at_least'].format(n=n)} " if n > 1 else ""
             return [pad + prefix + events(e, lang)]
         case m.HasDistinctCodes(e, n):
-            what = " / ".join(cl.title for cl in e.codelists)
+            what = " / ".join(cl.label(lang) for cl in e.codelists)
             return [pad + words["distinct"].format(n=n, window=window(e.window, lang)) + (f" ({what})" if what else "")]
         case m.LatestValue(e, t):
-            what = " eller ".join(cl.title for cl in e.codelists)
+            what = (" eller " if lang == "da" else " or ").join(cl.label(lang) for cl in e.codelists)
             return [pad + words["latest"].format(what=what, window=window(e.window, lang), test=test(t, lang))]
     raise TypeError(c)
 

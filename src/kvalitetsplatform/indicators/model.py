@@ -127,6 +127,10 @@ class Codelist:
     match: Literal["exact", "prefix"]
     codes: tuple[Code, ...]
     exclude: tuple[Code, ...] = ()
+    title_en: str = field(default="", compare=False)
+
+    def label(self, lang: str = "da") -> str:
+        return self.title_en if lang == "en" and self.title_en else self.title
 
     def _hit(self, codes: tuple[Code, ...], system: str | None, code: str) -> bool:
         for c in codes:
