@@ -58,12 +58,14 @@ class _RichReporter:
 
 @app.command("ingest")
 def ingest_command(
-    paths: list[Path] = typer.Argument(..., help="Leverancemapper, eller mapper med leverancer (søges rekursivt)."),
+    paths: list[Path] = typer.Argument(..., help="Leverancemapper, eller mapper med leverancer (søges rekursivt); "
+                                                 "FHIR-filer (.json, .ndjson) konverteres først (kp fhir import)."),
     as_json: bool = typer.Option(False, "--json", help="Skriv resultatet som JSON."),
 ) -> None:
     """Validate and load deliveries into the warehouse: bad rows are quarantined with a reason, CPR is
     pseudonymised, and each delivery loads in one transaction (all or nothing). Re-running a delivery changes
     nothing; a corrected delivery for the same practice and period replaces the earlier one."""
+    from kvalitetsplatform.fhir import FhirImportError
     from kvalitetsplatform.ingest import ingest
     from kvalitetsplatform.warehouse import WarehouseError
 
@@ -72,7 +74,7 @@ def ingest_command(
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console, transient=True, disable=as_json) as progress:
             results = ingest(paths, cfg, _RichReporter(progress))
-    except (FileNotFoundError, WarehouseError) as e:
+    except (FileNotFoundError, WarehouseError, FhirImportError) as e:
         console.print(f"[red]Fejl:[/red] {e}")
         raise typer.Exit(2) from None
     if as_json:

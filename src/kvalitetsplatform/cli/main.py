@@ -46,6 +46,7 @@ def contract_doc(output: str = typer.Option("docs/contract.md", help="Where to w
 
 
 # Command registration: each layer's commands live in cli/<layer>.py and register themselves on `app`.
+from kvalitetsplatform.cli import fhir as _fhir  # noqa: E402,F401
 from kvalitetsplatform.cli import ingest as _ingest  # noqa: E402,F401
 from kvalitetsplatform.cli import packages as _packages  # noqa: E402,F401
 from kvalitetsplatform.cli import synth as _synth  # noqa: E402,F401

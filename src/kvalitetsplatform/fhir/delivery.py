@@ -4,7 +4,7 @@ other."""
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from pathlib import Path
 
@@ -37,7 +37,8 @@ def to_table(name: str, rows: list[dict]) -> pa.Table:
 
 def to_delivery(paths: Iterable[Path], out_dir: Path, ydernummer: str | None = None, *,
                 vendor: str = "FHIR", extract_ts: datetime | None = None,
-                period: tuple[date, date] | None = None, practice: dict | None = None,
+                period: tuple[date, date] | None = None,
+                practice: dict | Callable[[str], dict | None] | None = None,
                 listed_from: date | None = None, delivery_id: str | None = None) -> tuple[Manifest, MappingReport]:
     """Read FHIR R4 files (JSON resources, Bundles, NDJSON; folders are searched) and write them as one
     delivery.
@@ -45,10 +46,11 @@ def to_delivery(paths: Iterable[Path], out_dir: Path, ydernummer: str | None = N
     `ydernummer` names the delivering practice when the data holds several or none. `extract_ts` (default:
     now, in Danish time) is when the extract was taken; `period` (default: the first to the last fact date,
     not beyond the extract date) what it covers. `practice` supplies practice master data FHIR does not carry
-    (cluster, region, practice type …); values in the FHIR Organization win. `listed_from`: patients whose
-    data carries no listing (FHIR has no element for it; see docs/fhir.md) are taken as listed, sikringsgruppe
-    1, from this date — without it such patients cannot be written and are reported. Raises FhirImportError,
-    writing nothing, when the input cannot be read as FHIR R4 or names no single practice."""
+    (cluster, region, practice type …), or a function giving it for the chosen ydernummer; values in the FHIR
+    Organization win. `listed_from`: patients whose data carries no listing (FHIR has no element for it; see
+    docs/fhir.md) are taken as listed, sikringsgruppe 1, from this date — without it such patients cannot be
+    written and are reported. Raises FhirImportError, writing nothing, when the input cannot be read as FHIR R4
+    or names no single practice."""
     paths = [Path(p) for p in paths]
     report = MappingReport()
     resources = Reader(report).read(paths)

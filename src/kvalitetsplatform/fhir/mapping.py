@@ -17,6 +17,7 @@ from __future__ import annotations
 import base64
 import html
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -59,10 +60,12 @@ class Mapped:
 
 class Mapper:
     def __init__(self, resources: ResourceSet, report: MappingReport, ydernummer: str | None = None,
-                 practice_info: dict | None = None, listed_from: date | None = None):
+                 practice_info: dict | Callable[[str], dict | None] | None = None,
+                 listed_from: date | None = None):
         self.resources, self.report = resources, report
         self.ydernummer = normalise_ydernummer(ydernummer) if ydernummer else None
-        self.practice_info = dict(practice_info or {})
+        self._practice_source = practice_info  # master data, or a look-up by ydernummer
+        self.practice_info: dict = {}
         self.listed_from = listed_from
         self.rows: dict[str, list[dict]] = {t: [] for t in TABLES}
         self._cpr: dict[int, str | None] = {}
@@ -253,6 +256,8 @@ class Mapper:
             chosen = next(iter(found))
         if chosen is None:
             return None
+        source = self._practice_source
+        self.practice_info = dict((source(chosen) if callable(source) else source) or {})
         orgs = found.get(chosen, [])
         if not orgs and not self.practice_info:
             self.report.add("advarsel", "", f"praksis med ydernummer {chosen} findes ikke som Organization i input; "

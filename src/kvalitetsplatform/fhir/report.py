@@ -25,7 +25,7 @@ class Issue:
 
     def __str__(self) -> str:
         where = ", ".join(p for p in (self.file, self.position, self.resource, self.element) if p)
-        return f"{where}: {self.message}"
+        return f"{where}: {self.message}" if where else self.message
 
     def to_dict(self) -> dict[str, str]:
         return {"severity": self.severity, "file": self.file, "position": self.position,

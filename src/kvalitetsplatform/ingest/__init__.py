@@ -53,8 +53,10 @@ def find_deliveries(paths: Iterable[Path]) -> list[Path]:
 
 
 def ingest(paths: Iterable[Path], settings: Settings, reporter: Reporter | None = None) -> list[IngestResult]:
+    from kvalitetsplatform.fhir.inputs import prepare_for_ingest
+
     reporter = reporter or Reporter()
-    folders = find_deliveries(paths)
+    folders = find_deliveries(prepare_for_ingest(paths, settings))  # FHIR files become ordinary deliveries first
     reporter.start(len(folders))
     results = []
     con = open_for_loading(settings)
