@@ -16,3 +16,15 @@ fi
 
 echo "» Installerer Python-miljøet (.venv) fra uv.lock"
 uv sync --frozen --python python3.11 "$@"
+
+# The browser libraries the web platform serves itself (htmx 2.0.x, Vega, Vega-Lite, vega-embed; no CDN at run time),
+# pinned in src/kvalitetsplatform/web/assets/package-lock.json.
+assets=src/kvalitetsplatform/web/assets
+if [ ! "$assets/node_modules/.package-lock.json" -nt "$assets/package-lock.json" ]; then
+  if ! command -v npm >/dev/null 2>&1; then
+    echo "» Installerer npm"
+    apt-get update -qq && apt-get install -y -qq npm >/dev/null
+  fi
+  echo "» Installerer webbibliotekerne (htmx, Vega) fra package-lock.json"
+  npm ci --prefix "$assets" --no-audit --no-fund --loglevel=error
+fi

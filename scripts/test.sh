@@ -10,5 +10,10 @@ if ! command -v java >/dev/null 2>&1; then
   apt-get update -qq && apt-get install -y -qq default-jre-headless >/dev/null
 fi
 
+if [ ! -x /usr/bin/chromium ]; then
+  echo "» Installerer Chromium (til browsertestene)"
+  apt-get update -qq && apt-get install -y -qq chromium >/dev/null
+fi
+
 # pytest exits 5 when it collected no tests: that is a failure here, like any non-zero exit.
 exec .venv/bin/pytest -n 2 -q "$@"
