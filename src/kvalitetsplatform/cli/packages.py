@@ -38,9 +38,9 @@ def _standard_text(indicator, lang: str = "da") -> str:
 
 def _print_errors(catalogue) -> None:
     for error in catalogue.errors:
-        console.print(f"[red]Fejl:[/red] {escape(str(error))}", highlight=False)
+        console.print(f"[red]Fejl:[/red] {escape(str(error))}", highlight=False, soft_wrap=True)
     for warning in catalogue.warnings:
-        console.print(f"[yellow]Advarsel:[/yellow] {escape(str(warning))}", highlight=False)
+        console.print(f"[yellow]Advarsel:[/yellow] {escape(str(warning))}", highlight=False, soft_wrap=True)
 
 
 @packages_app.command("list")
@@ -195,7 +195,8 @@ def test_packages(package_ids: list[str] = typer.Argument(None, help="Pakker at 
         out.print(table)
         for r in failed:
             console.print("[red]Fejlet:[/red] " + escape(f"{r.package}.yaml, linje {r.line}, {r.indicator} "
-                                                           f"«{r.case}»: " + "; ".join(r.problems)), highlight=False)
+                                                           f"«{r.case}»: " + "; ".join(r.problems)), highlight=False,
+                          soft_wrap=True)
         if not failed:
             out.print(f"[green]OK[/green]: alle {len(results)} kontroller bestået.")
     if failed:
