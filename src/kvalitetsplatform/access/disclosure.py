@@ -1,0 +1,224 @@
+"""Disclosure control (diskretionering) for aggregates shown to anyone but the practice itself.
+
+The model is the attacker's: a set of *cells* (numerators and denominators per org unit and stratum), the linear
+relations everyone knows (a cluster's count is the sum of its practices' counts, a total the sum of its strata,
+a numerator at most its denominator), the cells the viewer already knows exactly (their own practice's), and cells
+that exist but the viewer is not shown at all.
+
+- Primary suppression: counts 1 … threshold-1 are hidden (default threshold 5, so 1–4).
+- Secondary suppression: a sensitive cell must not be recoverable from what is published. `protect` audits every
+  primary-suppressed cell exactly with linear programming (min and max of the cell subject to all relations, the published values and
+  the viewer's own cells; HiGHS via scipy) and hides complementary cells until every such cell's feasible interval
+  is at least `protection` wide (default: the threshold, i.e. wider than the whole suppressed range 1–4). Cells the
+  viewer knows are never hidden from them, and count as published for the audit: a practice that subtracts its own
+  numbers from the cluster total learns nothing more. Complementary cells are not sensitive themselves (they hold
+  publishable counts) and need no interval of their own.
+- Optional rounding to a base (e.g. 5): published counts are rounded half up, deterministically, and the audit treats
+  a rounded value r as anything in [r - base//2, r + (base-1)//2].
+
+If no complementary cell can protect a hidden cell, `DisclosureError` is raised; the gate then shows nothing of
+that table (fail closed).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+
+import numpy as np
+from scipy.optimize import linprog
+
+Key = Hashable
+EPS = 1e-6
+
+
+class DisclosureError(RuntimeError):
+    """A hidden cell cannot be protected by any complementary suppression."""
+
+
+@dataclass(frozen=True)
+class DisclosurePolicy:
+    threshold: int = 5  # counts 1 … threshold-1 are suppressed
+    round_to: int | None = None  # e.g. 5: published counts rounded to the nearest 5
+    protection: int | None = None  # required width of a hidden cell's feasible interval; default the threshold
+
+    @property
+    def width(self) -> float:
+        return float(self.protection if self.protection is not None else self.threshold)
+
+    def primary(self, value: float) -> bool:
+        return 1 <= value < self.threshold
+
+    def rounded(self, value: float) -> int:
+        if not self.round_to:
+            return int(round(value))
+        return int(self.round_to * np.floor(value / self.round_to + 0.5))
+
+    def rounding_slack(self) -> tuple[int, int]:
+        if not self.round_to:
+            return 0, 0
+        return self.round_to // 2, (self.round_to - 1) // 2
+
+
+@dataclass
+class CellTable:
+    """Everything the attacker may combine. `value[k] is None` marks a cell that exists but is not shown to the
+    viewer at all (e.g. another cluster's practices): unknown to them, but part of the relations."""
+
+    value: dict[Key, float | None] = field(default_factory=dict)
+    known: set[Key] = field(default_factory=set)  # the viewer's own cells: shown raw, never hidden
+    counts: set[Key] = field(default_factory=set)  # cells the primary rule applies to
+    follows: dict[Key, Key] = field(default_factory=dict)  # cell → cell it must be hidden with (sum → its count)
+    additive: list[tuple[Key, tuple[Key, ...]]] = field(default_factory=list)  # total = sum(parts)
+    at_most: list[tuple[Key, Key]] = field(default_factory=list)  # a <= b
+
+    def add_relation(self, total: Key, parts: list[Key]) -> None:
+        if parts:
+            for k in (total, *parts):
+                self.value.setdefault(k, None)
+            self.additive.append((total, tuple(parts)))
+
+
+@dataclass(frozen=True)
+class Protection:
+    suppressed: frozenset[Key]
+    published: dict[Key, int]  # what the viewer is shown (rounded where the policy rounds); known cells raw
+
+    def shown(self, key: Key) -> int | None:
+        return self.published.get(key)
+
+
+def protect(table: CellTable, policy: DisclosurePolicy) -> Protection:
+    visible = {k for k, v in table.value.items() if v is not None}
+    open_ = visible - table.known
+    suppressed = {k for k in open_ & table.counts if policy.primary(table.value[k])}
+    for k, target in table.follows.items():
+        if k in open_ and (target in suppressed or table.value.get(target) is None):
+            suppressed.add(k)
+    sensitive = set(suppressed)  # what must stay uncertain; complements are hidden only to protect these
+    safe: set[Key] = set()  # hiding more cells only widens intervals, so a safe cell stays safe
+    while True:
+        pending = sensitive - safe
+        if not pending:
+            break
+        intervals = feasible_intervals(table, suppressed, policy, targets=pending)
+        exposed = sorted((k for k, (lo, hi) in intervals.items() if hi - lo < policy.width - EPS), key=repr)
+        safe |= pending - set(exposed)
+        added = 0
+        for k in exposed:
+            lo, hi = intervals[k]
+            choice = _complement(table, k, suppressed, open_, policy.width - (hi - lo))
+            if choice is not None:
+                suppressed.add(choice)
+                added += 1
+        if exposed and not added:
+            raise DisclosureError(f"celle {exposed[0]!r} kan ikke beskyttes")
+    published = {k: (int(round(table.value[k])) if k in table.known else policy.rounded(table.value[k]))
+                 for k in visible - suppressed}
+    return Protection(frozenset(suppressed), published)
+
+
+def _complement(table: CellTable, cell: Key, suppressed: set, open_: set, missing: float) -> Key | None:
+    """The published cell to hide beside an exposed one. Searched outwards from the cell through relations whose
+    other hidden members connect to it: the nearest relation first, parts before totals, the smallest value that
+    gives the missing width (else the largest)."""
+    relations = [(total, (total, *parts)) for total, parts in table.additive]
+    relations += [(None, pair) for pair in table.at_most]
+    reached, frontier, depth = {cell}, [cell], 0
+    while frontier:
+        candidates: list[tuple] = []
+        next_frontier = []
+        for total, members in relations:
+            if not any(k in frontier for k in members):
+                continue
+            for k in members:
+                if k in reached:
+                    continue
+                if k in open_ and k not in suppressed:
+                    value = table.value[k]
+                    enough = value >= missing
+                    candidates.append((k == total or total is None, not enough, value if enough else -value,
+                                       repr(k), k))
+                elif k in suppressed or table.value.get(k) is None:
+                    reached.add(k)
+                    next_frontier.append(k)
+        if candidates:
+            return min(candidates)[-1]
+        frontier, depth = next_frontier, depth + 1
+    return None
+
+
+def feasible_intervals(table: CellTable, suppressed: set[Key], policy: DisclosurePolicy,
+                       targets: set[Key] | None = None) -> dict[Key, tuple[float, float]]:
+    """The attacker's interval [min, max] for each target (default: every suppressed cell), given the relations,
+    the values as the policy publishes them and the viewer's own cells."""
+    targets = suppressed if targets is None else targets
+    low_slack, high_slack = policy.rounding_slack()
+    fixed: dict[Key, float] = {}
+    bounds: dict[Key, tuple[float, float | None]] = {}
+    for k, v in table.value.items():
+        if v is None or k in suppressed:
+            bounds[k] = (0.0, None)
+        elif k in table.known:
+            fixed[k] = float(v)
+        else:
+            shown = float(policy.rounded(v))
+            if low_slack or high_slack:
+                bounds[k] = (max(0.0, shown - low_slack), shown + high_slack)
+            else:
+                fixed[k] = shown
+    # connected components of variables through relations
+    parent: dict[Key, Key] = {k: k for k in bounds}
+
+    def find(k):
+        while parent[k] != k:
+            parent[k] = parent[parent[k]]
+            k = parent[k]
+        return k
+
+    relations = [((total, *parts), (-1.0, *([1.0] * len(parts))), "eq") for total, parts in table.additive]
+    relations += [((a, b), (1.0, -1.0), "ub") for a, b in table.at_most]
+    for members, _, _ in relations:
+        variables = [k for k in members if k in bounds]
+        for k in variables[1:]:
+            parent[find(k)] = find(variables[0])
+    components: dict[Key, list[Key]] = {}
+    for k in bounds:
+        components.setdefault(find(k), []).append(k)
+    relations_of: dict[Key, list] = {}
+    for rel in relations:
+        variables = [k for k in rel[0] if k in bounds]
+        if variables:
+            relations_of.setdefault(find(variables[0]), []).append(rel)
+
+    result: dict[Key, tuple[float, float]] = {}
+    for root, keys in components.items():
+        wanted = [k for k in keys if k in targets]
+        if not wanted:
+            continue
+        index = {k: i for i, k in enumerate(keys)}
+        eq_rows, eq_rhs, ub_rows, ub_rhs = [], [], [], []
+        for members, coefficients, kind in relations_of.get(root, []):
+            row = np.zeros(len(keys))
+            rhs = 0.0
+            for k, c in zip(members, coefficients):
+                if k in index:
+                    row[index[k]] += c
+                else:
+                    rhs -= c * fixed[k]
+            (eq_rows if kind == "eq" else ub_rows).append(row)
+            (eq_rhs if kind == "eq" else ub_rhs).append(rhs)
+        lp = dict(A_eq=np.array(eq_rows) if eq_rows else None, b_eq=np.array(eq_rhs) if eq_rows else None,
+                  A_ub=np.array(ub_rows) if ub_rows else None, b_ub=np.array(ub_rhs) if ub_rows else None,
+                  bounds=[bounds[k] for k in keys], method="highs")
+        for k in wanted:
+            c = np.zeros(len(keys))
+            c[index[k]] = 1.0
+            low = linprog(c, **lp)
+            high = linprog(-c, **lp)
+            if low.status == 2 or high.status == 2:
+                raise DisclosureError(f"relationerne omkring celle {k!r} er modstridende")
+            lo = low.fun if low.status == 0 else 0.0
+            hi = -high.fun if high.status == 0 else float("inf")
+            result[k] = (lo, hi)
+    return result
