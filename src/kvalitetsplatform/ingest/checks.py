@@ -114,7 +114,7 @@ def typed_sql(f: Field, source: str, csv: bool) -> str:
 
     col = q(source)
     if f.type == "string":
-        return f"NULLIF({col}, '')" if csv else f"NULLIF(CAST({col} AS VARCHAR), '')"
+        return f"NULLIF({col}, '')" if csv else col
     if not csv:
         return f"CAST({col} AS {SQL_TYPES[f.type]})"
     if f.type == "bool":
@@ -132,10 +132,11 @@ def checks_for(table: Table, *, csv: bool, ydernummer: str, extract_ts: str, per
     present = {}  # field → SQL condition "has a usable typed value"
     for f in table.fields:
         col, raw = q(f.name), text_of(f, csv)
-        delivered = f"{q(f.name + '__raw')} IS NOT NULL" if csv and f.type != "string" else f"{col} IS NOT NULL"
-        present[f.name] = f"{col} IS NOT NULL"
+        # Text columns are not normalised in staging (that costs a pass over every string): empty text is empty.
+        present[f.name] = f"{col} <> ''" if f.type == "string" else f"{col} IS NOT NULL"
+        delivered = f"{q(f.name + '__raw')} IS NOT NULL" if csv and f.type != "string" else present[f.name]
         if f.required:
-            out.append(Check("required", "completeness", t, f.name, "true", f"NOT ({delivered})",
+            out.append(Check("required", "completeness", t, f.name, "true", f"NOT coalesce({delivered}, false)",
                              lit("feltet skal udfyldes, men er tomt"), "NULL"))
         if csv and f.type != "string":
             out.append(Check("type", "conformance", t, f.name, delivered, f"{col} IS NULL",
@@ -148,8 +149,9 @@ def checks_for(table: Table, *, csv: bool, ydernummer: str, extract_ts: str, per
                              f"{lit('værdien ')} || {raw} || {lit(' er ikke tilladt; tilladt er ' + ', '.join(f.choices))}",
                              shown(f, csv)))
         if f.pattern and f.name == "cpr":
+            # A CPR that identifies a listed patient passed these checks in the patient table.
             out.append(Check("cpr", "conformance", t, f.name, present[f.name],
-                             f"NOT regexp_full_match({col}, {lit(f.pattern)}) OR _kind = 'invalid'",
+                             f"NOT _listed AND (NOT regexp_full_match({col}, {lit(f.pattern)}) OR _kind = 'invalid')",
                              lit("ugyldigt CPR-nummer: forventede DDMMÅÅ-NNNN med en gyldig dato eller et "
                                  "erstatningsnummer med bogstaver i de sidste fire tegn"), "NULL"))
         elif f.pattern:
@@ -185,7 +187,7 @@ def checks_for(table: Table, *, csv: bool, ydernummer: str, extract_ts: str, per
                          "ydernummer"))
     keys = key_fields(table)
     key_sql = ["_key" if k == "cpr" else q(k) for k in keys]  # a CPR counts as the person it identifies
-    has_key = " AND ".join(f"{k} IS NOT NULL" for k in key_sql)
+    has_key = " AND ".join("_key IS NOT NULL" if k == "cpr" else present[k] for k in keys)
     out.append(Check("duplicate", "conformance", t, ", ".join(keys), has_key, "_first_row < _row",
                      f"{lit('dublet: samme nøgle (' + ', '.join(keys) + ') som række ')} || _first_row || "
                      f"{lit('; den første er beholdt')}",
@@ -247,11 +249,12 @@ def _patient_checks(table: Table, csv: bool, present: dict[str, str]) -> list[Ch
 def _measured_value_checks(table: Table, csv: bool) -> list[Check]:
     t = table.name
     known = "code__known"
-    unit_ok = "(_unit IS NULL AND unit IS NULL OR unit = _unit)"
+    unit, text = "NULLIF(unit, '')", "NULLIF(value_text, '')"
+    unit_ok = f"(_unit IS NULL AND {unit} IS NULL OR {unit} = _unit)"
     return [
-        Check("unit", "conformance", t, "unit", f"{known} AND (value_num IS NOT NULL OR unit IS NOT NULL)",
+        Check("unit", "conformance", t, "unit", f"{known} AND (value_num IS NOT NULL OR {unit} IS NOT NULL)",
               f"NOT {unit_ok}",
-              "CASE WHEN unit IS NULL THEN 'enheden mangler; ' || code || ' måles i ' || _unit "
+              f"CASE WHEN {unit} IS NULL THEN 'enheden mangler; ' || code || ' måles i ' || _unit "
               "WHEN _unit IS NULL THEN 'enheden ' || unit || ' passer ikke: ' || code || ' har ingen enhed' "
               "ELSE 'enheden ' || unit || ' passer ikke til ' || code || ' (forventet ' || _unit || ')' END",
               shown(table.columns["unit"], csv)),
@@ -259,9 +262,9 @@ def _measured_value_checks(table: Table, csv: bool) -> list[Check]:
               f"{known} AND value_num IS NOT NULL AND {unit_ok} AND (_low IS NOT NULL OR _high IS NOT NULL)",
               "value_num < _low OR value_num > _high OR isnan(value_num) OR isinf(value_num)",
               f"{lit('værdien ')} || {da_number('value_num')} || {lit(' ligger uden for det plausible interval ')} "
-              f"|| coalesce({da_number('_low')}, '') || '–' || coalesce({da_number('_high')}, '') || coalesce(' ' || _unit, '') || "
-              f"{lit(' for ')} || code", shown(table.columns["value_num"], csv)),
-        Check("value_text", "conformance", t, "value_text", f"{known} AND value_text IS NOT NULL AND _values IS NOT NULL",
+              f"|| coalesce({da_number('_low')}, '') || '–' || coalesce({da_number('_high')}, '') || "
+              f"coalesce(' ' || _unit, '') || {lit(' for ')} || code", shown(table.columns["value_num"], csv)),
+        Check("value_text", "conformance", t, "value_text", f"{known} AND {text} IS NOT NULL AND _values IS NOT NULL",
               "NOT list_contains(_values, value_text)",
               f"{lit('værdien ')} || value_text || {lit(' er ikke tilladt for ')} || code || "
               f"{lit('; tilladt er ')} || array_to_string(_values, ', ')", shown(table.columns["value_text"], csv)),
