@@ -49,6 +49,9 @@ def make_cprs(rng: np.random.Generator, birth: np.ndarray, male: np.ndarray, ecp
     head[:, 4:6] = _digits(year % 100, 2)
     out = np.empty((n, 10), np.uint8)
     out[:, :6] = head
+    # The same number as an integer, to find duplicates fast: head digits, century, middle part, sex digit.
+    head_key = ((np.where(ecpr, day, day + 60) * 100 + month) * 100 + year % 100).astype(np.int64)
+    key = np.zeros(n, np.int64)
     todo = np.arange(n)
     while len(todo):
         k = len(todo)
@@ -57,15 +60,16 @@ def make_cprs(rng: np.random.Generator, birth: np.ndarray, male: np.ndarray, ecp
         century = np.where(e, np.where(y < 2000, 1, 7), century)
         sex = rng.integers(0, 5, k) * 2 + m.astype(np.int64)
         mid = rng.integers(0, 100, k)
-        letters = rng.integers(65, 91, (k, 2)).astype(np.uint8)
+        letters = rng.integers(0, 26, (k, 2))
         out[todo, 6] = 48 + century
-        out[todo, 7:9] = np.where(e[:, None], letters, _digits(mid, 2))
+        out[todo, 7:9] = np.where(e[:, None], (65 + letters).astype(np.uint8), _digits(mid, 2))
         out[todo, 9] = 48 + sex
-        cprs = out.view("S10").ravel()
-        _, first = np.unique(cprs, return_index=True)
-        dup = np.ones(n, bool)
-        dup[first] = False
-        todo = np.flatnonzero(dup)
+        middle = np.where(e, 100 + letters[:, 0] * 26 + letters[:, 1], mid)
+        key[todo] = ((head_key[todo] * 10 + century) * 1000 + middle) * 10 + sex
+        order = np.argsort(key)  # any tie order will do: it is the same every run
+        repeated = np.zeros(n, bool)
+        repeated[order[1:]] = key[order[1:]] == key[order[:-1]]  # every copy after the first
+        todo = np.flatnonzero(repeated)
     return out.view("S10").ravel().copy()
 
 

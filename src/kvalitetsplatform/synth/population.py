@@ -148,30 +148,10 @@ def build_world(scale_name: str, seed: int, end: date, patients: int | None = No
     w = World(seed=seed, scale=scale_name, start=start, end=stop, months=months, kommune_codes=kcodes,
               kommune_region=kregion, cluster_ids=cluster_ids, cluster_names=cluster_names, practices=practices,
               **_people(rng, practices, kcodes, kregion, kpop, start, stop))
-    # Two passes: the second corrects each condition for what deaths took from the first (comorbidity included).
     _conditions(rng, w)
-    _deaths(rng, w)
-    _conditions(rng, w, correction=_shortfall(w))
     _deaths(rng, w)
     _listings(rng, w)
     return w
-
-
-def _coded_share_alive(w: World) -> np.ndarray:
-    alive = w.death == NEVER
-    adult = alive & ((w.end - w.birth) / 365.25 >= 18)
-    out = []
-    for i, c in enumerate(P.CONDITIONS):
-        pop = adult if c.adults_only else alive
-        out.append(np.mean(w.onset[pop, i] < NEVER))
-    return np.array(out)
-
-
-def _shortfall(w: World) -> np.ndarray:
-    coding = np.array([np.average(coding_probability(w.practices.coding, c.chronic), weights=w.practices.size)
-                       for c in P.CONDITIONS])
-    targets = np.array([c.target for c in P.CONDITIONS])
-    return np.clip(targets / np.maximum(_coded_share_alive(w) * coding, 1e-9), 0.5, 2.0)
 
 
 def _practices(rng, scale, n_practices, n_clusters, n_people, kcodes, kregion, kpop, start, stop):
@@ -197,7 +177,7 @@ def _practices(rng, scale, n_practices, n_clusters, n_people, kcodes, kregion, k
     region = kregion[k_of_practice]
     # Clusters: per region, consecutive runs of practices ordered by municipality (neighbours share a cluster).
     regions = sorted(set(region))
-    per_region = _largest_remainder([np.sum(region == r) for r in regions], n_clusters, minimum=1)
+    per_region = _largest_remainder([np.sum(region == r) for r in regions], max(n_clusters, len(regions)), minimum=1)
     cluster = np.empty(n_practices, np.int64)
     cluster_ids, cluster_names, cluster_region = [], [], []
     kommune = code_system("kommune")
@@ -281,7 +261,12 @@ def _practices(rng, scale, n_practices, n_clusters, n_people, kcodes, kregion, k
 def _people(rng, practices: Practices, kcodes, kregion, kpop, start, stop) -> dict:
     n = int(practices.size.sum())
     practice = np.repeat(np.arange(len(practices.size)), practices.size)
-    band_p = np.array(P.AGE_BANDS_THOUSANDS) / sum(P.AGE_BANDS_THOUSANDS)
+    # The pyramid describes the living at the end date; those who die in the window come on top, so older bands
+    # are drawn more often by the inverse of their three-year survival (conditions add ≈ 30 % to mortality).
+    band_mid = np.arange(len(P.AGE_BANDS_THOUSANDS)) * 5 + 2.5
+    q = np.minimum(1.3 * np.exp(P.MORTALITY_A + P.MORTALITY_B * (band_mid - 1.5)), 0.6)
+    band_p = np.array(P.AGE_BANDS_THOUSANDS) / (1 - q) ** ((stop - start + 1) / 365.25)
+    band_p /= band_p.sum()
     band = rng.choice(len(band_p), n, p=band_p)
     age_days = (band * 5 + rng.random(n) * 5) * 365.25
     age_days = np.maximum(age_days, 20).astype(np.int64)
@@ -325,58 +310,96 @@ def coding_probability(coding: np.ndarray, chronic: bool) -> np.ndarray:
     return 1 - (1 - coding) * 0.5 if chronic else coding
 
 
-def _conditions(rng, w: World, correction: np.ndarray | None = None) -> None:
+def _conditions(rng, w: World) -> None:
+    """Draw every person's conditions. A first draw on a sample tells how much each condition loses to the deaths
+    it (and its comorbidity) causes; the full draw is corrected by that, so coded prevalence among the living at
+    the end date meets the targets."""
     n = len(w.birth)
-    age = (w.end - w.birth) / 365.25
-    x = (age - 60) / 10
-    male = w.male.astype(float)
-    size = w.practices.size
-    has = {}
-    onset = np.full((n, len(P.CONDITIONS)), NEVER, np.int32)
-    calib = rng.choice(n, min(n, 60_000), replace=False)
-    smoke = np.select([w.smoking <= 1, w.smoking == 2], [1.0, 0.5], 0.0)
-    # Targets are shares of the living at the end date: weight by three-year survival so the conditions that
-    # kill (heart failure, dementia) are not short among the survivors.
-    years = (w.end - w.start + 1) / 365.25
-    q0 = np.exp(P.MORTALITY_A + P.MORTALITY_B * np.clip(age - years / 2, 0, 110))
-    survive0 = (1 - np.minimum(q0, 0.6)) ** years
+    sample = np.sort(rng.choice(n, min(n, 60_000), replace=False))
+    onset = _draw_conditions(rng, w, sample, np.arange(len(sample)), None)
+    age = (w.end - w.birth[sample]) / 365.25
+    survive = (1 - _mortality(w, sample, onset)) ** _years(w)
+    coding = np.array([np.average(coding_probability(w.practices.coding, c.chronic), weights=w.practices.size)
+                       for c in P.CONDITIONS])
+    shares = []
     for i, c in enumerate(P.CONDITIONS):
-        mean_coding = np.average(coding_probability(w.practices.coding, c.chronic), weights=size)
-        true_target = min(0.95, c.target / mean_coding * (1.0 if correction is None else correction[i]))
-        eta = (c.slope * x + c.curve * x ** 2 + c.male * male + c.smoking * smoke
-               + c.bmi * (w.bmi - 26) / 5
-               + c.cardiometabolic * w.latent[:, LATENT["cardiometabolic"]]
-               + c.respiratory * w.latent[:, LATENT["respiratory"]] + c.mental * w.latent[:, LATENT["mental"]])
+        weight = survive * (age >= 18) if c.adults_only else survive
+        shares.append(np.sum(weight * (onset[:, i] < NEVER)) / np.sum(weight))
+    correction = np.clip(np.array([c.target for c in P.CONDITIONS]) / np.maximum(np.array(shares) * coding, 1e-9),
+                         0.8, 1.6)
+    w.onset = _draw_conditions(rng, w, np.arange(n), sample, correction)
+
+
+def _years(w: World) -> float:
+    return (w.end - w.start + 1) / 365.25
+
+
+def _mortality(w: World, who: np.ndarray, onset: np.ndarray) -> np.ndarray:
+    """Annual probability of death by age at mid-window and conditions."""
+    age_mid = ((w.start + w.end) / 2 - w.birth[who]) / 365.25
+    q = np.exp(P.MORTALITY_A + P.MORTALITY_B * np.clip(age_mid, 0, 110))
+    for key, rr in P.MORTALITY_RR.items():
+        q = q * np.where(onset[:, P.CONDITION_INDEX[key]] < NEVER, rr, 1.0)
+    return np.minimum(q, 0.6)
+
+
+def _draw_conditions(rng, w: World, who: np.ndarray, calib: np.ndarray, correction: np.ndarray | None
+                     ) -> np.ndarray:
+    """Onset day per person in `who` and condition (NEVER: absent); intercepts solved on the rows `calib`."""
+    n = len(who)
+    f32 = np.float32
+    age = ((w.end - w.birth[who]) / 365.25).astype(f32)
+    x = (age - f32(60)) / f32(10)
+    x2 = x * x
+    male = w.male[who].astype(f32)
+    smoking = w.smoking[who]
+    smoke = np.where(smoking <= 1, f32(1), np.where(smoking == 2, f32(0.5), f32(0)))
+    bmi = ((w.bmi[who] - f32(26)) / f32(5)).astype(f32)
+    latent = {k: np.ascontiguousarray(w.latent[who, LATENT[k]]) for k in ("cardiometabolic", "respiratory", "mental")}
+    years = _years(w)
+    # Three-year survival, to solve for prevalence among the living at the end date.
+    q0 = np.exp(P.MORTALITY_A + P.MORTALITY_B * np.clip(age[calib].astype(float) - years / 2, 0, 110))
+    survive0 = (1 - np.minimum(q0, 0.6)) ** years
+    has: dict[str, np.ndarray] = {}
+    onset = np.full((n, len(P.CONDITIONS)), NEVER, np.int32)
+    for i, c in enumerate(P.CONDITIONS):
+        mean_coding = np.average(coding_probability(w.practices.coding, c.chronic), weights=w.practices.size)
+        target = min(0.95, c.target / mean_coding * (1.0 if correction is None else correction[i]))
+        eta = f32(c.slope) * x
+        for coef, term in ((c.curve, x2), (c.male, male), (c.smoking, smoke), (c.bmi, bmi),
+                           (c.cardiometabolic, latent["cardiometabolic"]), (c.respiratory, latent["respiratory"]),
+                           (c.mental, latent["mental"])):
+            if coef:
+                eta += f32(coef) * term
         for other, log_or in c.comorbid:
-            eta = eta + log_or * has[other]
+            np.add(eta, f32(log_or), out=eta, where=has[other])
         eligible = age >= c.min_age
         pop = calib[age[calib] >= 18] if c.adults_only else calib
-        survive = (1 - np.minimum(q0[pop] * P.MORTALITY_RR.get(c.key, 1.0), 0.6)) ** years
-        eta_pop, eligible_pop, survive0_pop = eta[pop], eligible[pop], survive0[pop]
+        keep = age[calib] >= 18 if c.adults_only else slice(None)
+        survive = (1 - np.minimum(q0[keep] * P.MORTALITY_RR.get(c.key, 1.0), 0.6)) ** years
+        eta_pop, eligible_pop, survive0_pop = eta[pop].astype(float), eligible[pop], survive0[keep]
         lo, hi = -30.0, 10.0
         for _ in range(32):
             a = (lo + hi) / 2
             prob = np.where(eligible_pop, sigmoid(a + eta_pop), 0.0)
             share = np.sum(prob * survive) / np.sum(prob * survive + (1 - prob) * survive0_pop)
-            lo, hi = (a, hi) if share < true_target else (lo, a)
-        p = np.where(eligible, sigmoid((lo + hi) / 2 + eta), 0.0)
-        present = rng.random(n) < p
-        has[c.key] = present.astype(float)
-        duration = np.minimum(rng.exponential(c.duration_years, n), np.maximum(age - c.min_age, 0.05)) * 365.25
-        onset[present, i] = (w.end - duration[present]).astype(np.int32)
-    w.onset = onset
+            lo, hi = (a, hi) if share < target else (lo, a)
+        eta += f32((lo + hi) / 2)
+        present = eligible & (rng.random(n, dtype=f32) * (1 + np.exp(-eta)) < 1)  # u < sigmoid(eta)
+        has[c.key] = present
+        rows = np.flatnonzero(present)
+        duration = np.minimum(rng.exponential(c.duration_years, len(rows)),
+                              np.maximum(age[rows] - c.min_age, 0.05)) * 365.25
+        onset[rows, i] = (w.end - duration).astype(np.int32)
+    return onset
 
 
 def _deaths(rng, w: World) -> None:
     """Who dies in the window (by age and conditions), and when; also fixes each person's first listing start."""
     n = len(w.birth)
     start, stop = w.start, w.end
-    years = (stop - start + 1) / 365.25
-    age_mid = (start + stop) / 2 / 365.25 - w.birth / 365.25
-    q = np.exp(P.MORTALITY_A + P.MORTALITY_B * np.clip(age_mid, 0, 110))
-    for key, rr in P.MORTALITY_RR.items():
-        q = q * np.where(w.onset[:, P.CONDITION_INDEX[key]] < NEVER, rr, 1.0)
-    q = np.minimum(q, 0.6)
+    years = _years(w)
+    q = _mortality(w, np.arange(n), w.onset)
     dies = rng.random(n) < 1 - (1 - q) ** years
 
     # Listing start at the first practice.
@@ -409,8 +432,9 @@ def _listings(rng, w: World) -> None:
     alive_until = np.minimum(death, stop)
 
     mover = rng.random(n) < 1 - (1 - P.MOVE_PER_YEAR) ** years
-    move_day = (l_start + 60 + rng.random(n) * (alive_until - l_start - 61)).astype(np.int32)
-    mover &= (alive_until - l_start > 90) & (move_day > start) & (len(w.practices.size) > 1)
+    earliest = np.maximum(l_start + 60, start + 1)
+    move_day = (earliest + rng.random(n) * (alive_until - earliest)).astype(np.int32)
+    mover &= (alive_until - earliest > 30) & (len(w.practices.size) > 1)
     emigrant = ~mover & (rng.random(n) < 1 - (1 - P.EMIGRATE_PER_YEAR) ** years) & (alive_until - l_start > 60)
     l_end = np.where(death < NEVER, death, NEVER).astype(np.int32)
     l_end[mover] = move_day[mover] - 1
