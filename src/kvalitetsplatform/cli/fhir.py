@@ -37,7 +37,8 @@ def import_command(
     ydernummer: str | None = typer.Option(None, help="Den leverende praksis, når data nævner flere eller ingen."),
     listed_from: str | None = typer.Option(None, "--tilmeldt-fra", help="Patienter uden tilmeldingsoplysninger "
                                            "regnes som tilmeldt (sikringsgruppe 1) fra denne dato."),
-    vendor: str = typer.Option("FHIR", "--leverandoer", help="LPS-leverandøren, som manifestet nævner."),
+    vendor: str | None = typer.Option(None, "--leverandoer", help="LPS-leverandøren, som manifestet nævner "
+                                                                 "(standard: eksportmanifestets, ellers FHIR)."),
     from_warehouse: bool = typer.Option(True, "--praksis-fra-lager/--uden-praksis-fra-lager",
                                         help="Hent praksisoplysninger, som FHIR ikke bærer (klynge, region …), fra "
                                              "datavarehuset, hvis praksis har leveret før."),
@@ -81,15 +82,15 @@ def export_command(
                                                  "batch, searchset) i stedet for NDJSON pr. ressourcetype."),
     as_json: bool = typer.Option(False, "--json", help="Skriv resultatet som JSON."),
 ) -> None:
-    """Write a delivery as FHIR R4 in DK Core / MedCom shape (NDJSON as from a bulk export, or one Bundle), so
-    that `kp fhir import` gives the same tables back."""
+    """Write a delivery as FHIR R4 in DK Core / MedCom shape (NDJSON with a Bulk Data export manifest, or one
+    Bundle), so that `kp fhir import` gives the same tables back."""
     import json
 
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
     from kvalitetsplatform.contract.delivery import ContractError, read_manifest
-    from kvalitetsplatform.fhir.writer import NOT_CARRIED, contract_to_fhir, to_bundle, write_ndjson
+    from kvalitetsplatform.fhir.writer import NOT_CARRIED, contract_to_fhir, to_bundle, write_bulk_export
 
     try:
         manifest = read_manifest(delivery)
@@ -110,7 +111,7 @@ def export_command(
                                      ensure_ascii=False, indent=1), encoding="utf-8")
         written = [target]
     else:
-        written = write_ndjson(out_dir, resources)
+        written = write_bulk_export(out_dir, resources, manifest)
     skipped = [f.table for f in manifest.files if f.table in NOT_CARRIED]
     if as_json:
         emit_json({"resources": len(resources), "files": [str(p) for p in written], "not_carried": skipped})

@@ -16,7 +16,8 @@ from kvalitetsplatform.fhir.mapping import TABLES as FHIR_TABLES
 from kvalitetsplatform.fhir.mapping import Mapper
 from kvalitetsplatform.fhir.reader import Reader, fhir_files
 from kvalitetsplatform.fhir.report import FhirImportError, Issue, MappingReport
-from kvalitetsplatform.fhir.values import DANISH_TIME
+from kvalitetsplatform.fhir import systems
+from kvalitetsplatform.fhir.values import DANISH_TIME, parse_datetime
 from kvalitetsplatform.fhir.values import ydernummer as normalise_ydernummer
 
 # The date or time that places each fact table's row in time (the delivery's period is taken from these).
@@ -36,41 +37,68 @@ def to_table(name: str, rows: list[dict]) -> pa.Table:
 
 
 def to_delivery(paths: Iterable[Path], out_dir: Path, ydernummer: str | None = None, *,
-                vendor: str = "FHIR", extract_ts: datetime | None = None,
+                vendor: str | None = None, extract_ts: datetime | None = None,
                 period: tuple[date, date] | None = None,
                 practice: dict | Callable[[str], dict | None] | None = None,
                 listed_from: date | None = None, delivery_id: str | None = None) -> tuple[Manifest, MappingReport]:
     """Read FHIR R4 files (JSON resources, Bundles, NDJSON; folders are searched) and write them as one
     delivery.
 
-    `ydernummer` names the delivering practice when the data holds several or none. `extract_ts` (default:
-    now, in Danish time) is when the extract was taken; `period` (default: the first to the last fact date,
-    not beyond the extract date) what it covers. `practice` supplies practice master data FHIR does not carry
-    (cluster, region, practice type …), or a function giving it for the chosen ydernummer; values in the FHIR
-    Organization win. `listed_from`: patients whose data carries no listing (FHIR has no element for it; see
-    docs/fhir.md) are taken as listed, sikringsgruppe 1, from this date — without it such patients cannot be
-    written and are reported. Raises FhirImportError, writing nothing, when the input cannot be read as FHIR R4
-    or names no single practice."""
+    `ydernummer` names the delivering practice when the data holds several or none. `extract_ts` is when the
+    extract was taken and `period` what it covers; by default they come from a Bulk Data export manifest among
+    the files (its transactionTime, and the delivery the platform's extension names), else now (Danish time)
+    and the first to the last fact date, not beyond the extract date. `practice` supplies practice master data
+    FHIR does not carry (cluster, region, practice type …), or a function giving it for the chosen ydernummer;
+    values in the FHIR Organization win. `listed_from`: patients whose data carries no listing (FHIR has no
+    element for it; see docs/fhir.md) are taken as listed, sikringsgruppe 1, from this date — without it such
+    patients cannot be written and are reported. Raises FhirImportError, writing nothing, when the input cannot
+    be read as FHIR R4 or names no single practice."""
     paths = [Path(p) for p in paths]
     report = MappingReport()
-    resources = Reader(report).read(paths)
-    mapped = Mapper(resources, report, ydernummer, practice, listed_from).run()
+    reader = Reader(report)
+    resources = reader.read(paths)
+    export = _export_metadata(reader.bulk_manifests)
+    mapped = Mapper(resources, report, ydernummer or export.get("ydernummer"), practice, listed_from).run()
     yder = mapped.ydernummer
     if yder is None:
         found = sorted({normalise_ydernummer(str(i["value"])) for r in resources.of_type("Organization")
                         for i in r.data.get("identifier") or []
-                        if isinstance(i, dict) and i.get("system") == "urn:oid:1.2.208.176.1.4" and i.get("value")})
+                        if isinstance(i, dict) and i.get("system") == systems.YDERNUMMER and i.get("value")})
         message = (f"input nævner flere praksis (ydernumre {', '.join(found)}); angiv hvilken der leverer"
                    if found else "intet ydernummer: ingen Organization med ydernummer (urn:oid:1.2.208.176.1.4), og "
                                  "ydernummer er ikke angivet")
         raise FhirImportError([Issue("fejl", ", ".join(str(p) for p in paths), message)])
-    extract_ts = extract_ts or datetime.now(DANISH_TIME).replace(tzinfo=None, microsecond=0)
-    period_start, period_end = period or _period(mapped.rows, extract_ts.date())
+    extract_ts = extract_ts or export.get("extract_ts") or datetime.now(DANISH_TIME).replace(tzinfo=None,
+                                                                                              microsecond=0)
+    period_start, period_end = period or export.get("period") or _period(mapped.rows, extract_ts.date())
     tables = {name: to_table(name, mapped.rows[name]) for name in FHIR_TABLES}
     manifest = write_delivery(
-        out_dir, delivery_id=delivery_id or f"{yder}-fhir-{_fingerprint(paths)}", ydernummer=yder, vendor=vendor,
-        extract_ts=extract_ts, period_start=period_start, period_end=period_end, tables=tables)
+        out_dir, delivery_id=delivery_id or export.get("delivery_id") or f"{yder}-fhir-{_fingerprint(paths)}",
+        ydernummer=yder, vendor=vendor or export.get("vendor") or "FHIR", extract_ts=extract_ts,
+        period_start=period_start, period_end=period_end, tables=tables)
     return manifest, report
+
+
+def _export_metadata(manifests: list[tuple[str, dict]]) -> dict:
+    """What a Bulk Data export manifest says about the delivery: extract_ts (transactionTime) and, in the
+    platform's extension, delivery_id, ydernummer, vendor and period."""
+    found: dict = {}
+    for file, data in manifests:
+        meta: dict = {}
+        try:
+            meta["extract_ts"] = parse_datetime(data["transactionTime"])
+            ours = (data.get("extension") or {}).get(systems.BULK_DELIVERY) or {}
+            if ours.get("period_start") and ours.get("period_end"):
+                meta["period"] = (date.fromisoformat(ours["period_start"]), date.fromisoformat(ours["period_end"]))
+        except (ValueError, TypeError, AttributeError) as e:
+            raise FhirImportError([Issue("fejl", file, f"eksportmanifestet kan ikke læses: {e}",
+                                         element="transactionTime")]) from None
+        meta.update({k: ours[k] for k in ("delivery_id", "ydernummer", "vendor") if ours.get(k)})
+        if found and meta != found:
+            raise FhirImportError([Issue("fejl", file, "input har flere eksportmanifester, som ikke beskriver samme "
+                                                       "udtræk; importér dem hver for sig")])
+        found = meta
+    return found
 
 
 def _period(rows: dict[str, list[dict]], extract_day: date) -> tuple[date, date]:

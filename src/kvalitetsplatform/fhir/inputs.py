@@ -12,20 +12,28 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from kvalitetsplatform.contract import MANIFEST_NAME, TABLES
+from kvalitetsplatform.fhir import systems
 from kvalitetsplatform.fhir.delivery import to_delivery
 from kvalitetsplatform.fhir.reader import FHIR_SUFFIXES, fhir_files
 from kvalitetsplatform.fhir.report import MappingReport
 from kvalitetsplatform.settings import Settings
 
 
-def is_fhir_input(path: Path) -> bool:
-    """A FHIR file, or a folder of FHIR files holding no delivery (no manifest.json anywhere below it)."""
+def fhir_imports(path: Path) -> list[Path]:
+    """The FHIR imports a path holds, each to become one delivery: every folder with a Bulk Data export
+    manifest; else a FHIR file, or a folder of FHIR files that holds no delivery (manifest.json)."""
     path = Path(path)
     if path.is_file():
-        return path.name.lower().endswith(FHIR_SUFFIXES) and path.name != MANIFEST_NAME
-    if path.is_dir():
-        return not any(path.rglob(MANIFEST_NAME)) and bool(fhir_files([path]))
-    return False
+        return [path] if path.name.lower().endswith(FHIR_SUFFIXES) and path.name != MANIFEST_NAME else []
+    if not path.is_dir():
+        return []
+    exports = sorted({m.parent for m in path.rglob(systems.BULK_MANIFEST_NAME)
+                      if not (m.parent / MANIFEST_NAME).exists()})
+    if exports:
+        return exports
+    if any(path.rglob(MANIFEST_NAME)):
+        return []
+    return [path] if fhir_files([path]) else []
 
 
 def warehouse_practice(settings: Settings) -> Callable[[str], dict | None]:
@@ -50,26 +58,32 @@ def warehouse_practice(settings: Settings) -> Callable[[str], dict | None]:
 
 def prepare_for_ingest(paths: Iterable[Path], settings: Settings,
                        reports: list[MappingReport] | None = None) -> list[Path]:
-    """The paths to ingest, each FHIR input replaced by the delivery folder it was converted into (under
-    $KP_HOME/deliveries/fhir/<delivery id>). Raises FhirImportError when a FHIR input cannot be read."""
+    """The paths to ingest with every FHIR import converted into a delivery folder (under
+    $KP_HOME/deliveries/fhir/<delivery id>); a path holding deliveries stays. Raises FhirImportError when a
+    FHIR input cannot be read."""
     out: list[Path] = []
     for path in paths:
         path = Path(path)
-        if not is_fhir_input(path):
+        imports = fhir_imports(path)
+        if not imports or (path.is_dir() and any(path.rglob(MANIFEST_NAME))):
             out.append(path)
-            continue
-        target = settings.deliveries_dir / "fhir"
-        target.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=".konvertering-", dir=target))
-        try:
-            manifest, report = to_delivery([path], staging, practice=warehouse_practice(settings))
-            final = target / manifest.delivery_id
-            if final.exists():
-                shutil.rmtree(final)
-            staging.rename(final)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-        if reports is not None:
-            reports.append(report)
-        out.append(final)
+        for source in imports:
+            out.append(_convert(source, settings, reports))
     return out
+
+
+def _convert(source: Path, settings: Settings, reports: list[MappingReport] | None) -> Path:
+    target = settings.deliveries_dir / "fhir"
+    target.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".konvertering-", dir=target))
+    try:
+        manifest, report = to_delivery([source], staging, practice=warehouse_practice(settings))
+        final = target / manifest.delivery_id
+        if final.exists():
+            shutil.rmtree(final)
+        staging.rename(final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    if reports is not None:
+        reports.append(report)
+    return final

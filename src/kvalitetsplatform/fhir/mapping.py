@@ -32,11 +32,11 @@ from kvalitetsplatform.terminology import code_system
 
 # The contract tables FHIR can fill, in the order they are written.
 TABLES = ("practice", "clinician", "patient", "contact", "diagnosis", "lab_result", "measurement", "prescription",
-          "chronic_enrolment", "hospital_admission", "journal_note")
+          "chronic_enrolment", "hospital_admission", "journal_note", "survey_response")
 # Resource types the mapping reads (everything else is counted as not imported).
 MAPPED_TYPES = ("Organization", "Practitioner", "PractitionerRole", "Patient", "Encounter", "Condition",
                 "Observation", "MedicationRequest", "MedicationStatement", "MedicationDispense", "Medication",
-                "EpisodeOfCare")
+                "EpisodeOfCare", "QuestionnaireResponse")
 # Types that carry no rows of their own but are read through references (the lab on a DiagnosticReport).
 HELPER_TYPES = ("DiagnosticReport",)
 
@@ -136,7 +136,7 @@ class Mapper:
         self._index_helpers()
         handlers = {"Encounter": self._encounter, "Condition": self._condition, "Observation": self._observation,
                     "MedicationRequest": self._medication, "MedicationStatement": self._medication,
-                    "EpisodeOfCare": self._episode}
+                    "EpisodeOfCare": self._episode, "QuestionnaireResponse": self._survey}
         for r in self.resources.resources:
             if r.type in handlers:
                 if self._entered_in_error(r):
@@ -566,6 +566,7 @@ class Mapper:
             value_num = number(element["valueInteger"])
         elif "valueString" in element:
             value_text = str(element["valueString"])
+            unit = (extension(element, systems.EXT["unit"]) or {}).get("valueString")
         elif "valueCodeableConcept" in element:
             value_text = concept_text(element["valueCodeableConcept"])
         elif "valueBoolean" in element:
@@ -686,6 +687,32 @@ class Mapper:
             n_packs="MedicationRequest.dispenseRequest.quantity (i pakninger)" if kind == "MedicationRequest"
             else "MedicationStatement (angiver ikke antal pakninger)")
 
+    # --- patient-experience surveys
+    def _survey(self, r: FhirResource) -> None:
+        """A DanPEP questionnaire: anonymous (no subject), one answer per item (score 1–5) and two comments."""
+        data = r.data
+        if (data.get("questionnaire") or "").split("|")[0] != DANPEP:
+            self.issue("info", r, "QuestionnaireResponse.questionnaire", "spørgeskemaet er ikke DanPEP; springes "
+                                                                         "over")
+            return
+        if data.get("status") not in ("completed", "amended"):
+            self.issue("info", r, "QuestionnaireResponse.status", f"besvarelsen har status '{data.get('status')}' "
+                                                                  "og er ikke afsluttet; springes over")
+            return
+        answers = _answers(r)
+        row = {"response_id": _row_id(r, "survey_response"),
+               "wave": answers.get("wave") if isinstance(answers.get("wave"), str) else None,
+               "answered_date": self._when(r, "QuestionnaireResponse.authored", data.get("authored"), True),
+               "comment_good": answers.get("comment_good"), "comment_improve": answers.get("comment_improve")}
+        for name in SURVEY_ITEMS:
+            value = answers.get(name)
+            if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+                self.issue("advarsel", r, f"QuestionnaireResponse.item[{name}].answer", f"svaret {value!r} er ikke "
+                                                                                        "et heltal; efterlades tomt")
+                value = None
+            row[name] = value
+        self._emit("survey_response", r, row, answered_date="QuestionnaireResponse.authored")
+
     # --- chronic-care pathways -----------------------------------------------------------------------------
     def _episode(self, r: FhirResource) -> None:
         data = r.data
@@ -706,6 +733,30 @@ class Mapper:
             start_date="EpisodeOfCare.period.start")
 
 
+# --- patient-experience surveys ------------------------------------------------------------------------------
+DANPEP = f"{systems.KP_BASE}/Questionnaire/danpep"
+SURVEY_ITEMS = tuple(f"item_{i:02d}" for i in range(1, 24))
+
+
+def _answers(r: FhirResource) -> dict[str, object]:
+    """linkId → the first answer's value, over the (possibly nested) items."""
+    found: dict[str, object] = {}
+
+    def walk(items: object) -> None:
+        for item in items if isinstance(items, list) else []:
+            if not isinstance(item, dict):
+                continue
+            for answer in item.get("answer") or []:
+                value = next((v for k, v in (answer or {}).items() if k.startswith("value")), None)
+                if value is not None and item.get("linkId") not in found:
+                    found[item.get("linkId")] = value
+                walk((answer or {}).get("item"))
+            walk(item.get("item"))
+
+    walk(r.data.get("item"))
+    return found
+
+
 # --- helpers ----------------------------------------------------------------------------------------------
 _PATIENT_ELEMENT = {"name": "name", "birth_date": "birthDate", "sex": "gender", "kommune_code": "address",
                     "death_date": "deceasedDateTime"}
@@ -713,6 +764,8 @@ _PATIENT_ELEMENT = {"name": "name", "birth_date": "birthDate", "sex": "gender", 
 
 def _identifiers(r: FhirResource) -> list[dict]:
     idents = r.data.get("identifier")
+    if isinstance(idents, dict):  # a single Identifier (QuestionnaireResponse, Composition)
+        idents = [idents]
     return [i for i in idents if isinstance(i, dict)] if isinstance(idents, list) else []
 
 

@@ -276,6 +276,7 @@ class Reader:
         self.report = report
         self.fatal: list[Issue] = []
         self.resources = ResourceSet()
+        self.bulk_manifests: list[tuple[str, dict]] = []  # FHIR Bulk Data export manifests found among the files
         self._bundles = 0
 
     def read(self, paths: Iterable[Path]) -> ResourceSet:
@@ -321,6 +322,9 @@ class Reader:
         except json.JSONDecodeError as e:
             where = f"linje {e.lineno + line_offset}, kolonne {e.colno}"
             return self._fail(file, f"ugyldig JSON: {e.msg}", position=where)
+        if not position and is_bulk_manifest(data):
+            self.bulk_manifests.append((file, data))
+            return
         self._top(file, data, position)
 
     def _top(self, file: str, data: object, position: str, full_url: str | None = None,
@@ -377,6 +381,12 @@ class Reader:
                 continue
             full_url = entry.get("fullUrl") if isinstance(entry.get("fullUrl"), str) else None
             self._top(file, resource, where, full_url, serial)
+
+
+def is_bulk_manifest(data: object) -> bool:
+    """A FHIR Bulk Data export manifest (the $export status response): not a resource, but it says when the
+    export was taken (transactionTime) and which NDJSON files it made."""
+    return isinstance(data, dict) and "resourceType" not in data and "transactionTime" in data and "output" in data
 
 
 def wrong_version(data: dict) -> tuple[str, str] | None:

@@ -112,8 +112,12 @@ EXT = {name: f"{KP_BASE}/StructureDefinition/{name}" for name in (
     "strength",  # on Medication: the strength as written ("40 mg")
     "note-source",  # on the note: manual / speech
     "value-text",  # on an Observation with a numeric value that also has a text value
+    "unit",  # on an Observation with a text value that also has a unit
 )}
 KP_PROFILE_PREFIX = f"{KP_BASE}/StructureDefinition/"
+# In a Bulk Data export manifest's `extension`: the delivery it is (id, ydernummer, vendor, period).
+BULK_DELIVERY = f"{KP_BASE}/StructureDefinition/delivery"
+BULK_MANIFEST_NAME = "export-manifest.json"
 
 # Profiles this importer knows; any other meta.profile is counted in the mapping report (not an error).
 KNOWN_PROFILE_PREFIXES = ("http://hl7.dk/fhir/core/StructureDefinition/", "http://medcomfhir.dk/ig/",

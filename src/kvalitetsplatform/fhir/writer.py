@@ -6,7 +6,7 @@ has no element for. Blood pressure pairs become a LOINC panel with DNK/MCS-coded
 examples do; a lab result's producer is a contained Organization; the Medication is contained in its
 MedicationRequest.
 
-Not carried: survey_response (anonymous questionnaires have no patient and come through another channel).
+DanPEP answers (survey_response) become anonymous QuestionnaireResponses (no subject), one item per question.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from kvalitetsplatform.fhir import systems
 from kvalitetsplatform.fhir.values import format_datetime
 from kvalitetsplatform.terminology import code_system
 
-NOT_CARRIED = ("survey_response",)
+NOT_CARRIED: tuple[str, ...] = ()
+DANPEP = f"{systems.KP_BASE}/Questionnaire/danpep"
 CODE_SYSTEM_URI = {"NPU": systems.NPU_SYSTEMS[0], "DNK": systems.NPU_SYSTEMS[0], "MCS": systems.MCS_SYSTEMS[0],
                    "KP": systems.KP_CODES, "ICPC2DK": systems.ICPC2_SYSTEMS[0], "SKS": systems.SKS_D}
 CHANNEL_CLASS = {"physical": "AMB", "home": "HH", "phone": "VR", "email": "VR", "video": "VR"}
@@ -98,7 +99,9 @@ class _Writer:
     def add(self, resource: dict) -> None:
         self.out.append(_clean(resource))
 
-    def patient_ref(self, cpr: str) -> dict:
+    def patient_ref(self, cpr: str | None) -> dict | None:
+        if not cpr:  # a row without a CPR has no patient to point at (the import reports it)
+            return None
         if cpr not in self.patient_ids:
             self.patient_ids[cpr] = f"patient-{len(self.patient_ids) + 1}"
         return {"reference": f"Patient/{self.patient_ids[cpr]}"}
@@ -164,7 +167,8 @@ class _Writer:
             cpr_system = systems.CPR if cpr.replace("-", "").isdigit() else systems.ECPR_PREFIX + "1"
             sex = first.get("sex")
             resource = {
-                "resourceType": "Patient", "id": self.patient_ref(cpr)["reference"].split("/")[1],
+                "resourceType": "Patient", "id": (self.patient_ref(cpr) or {"reference": "/patient-uden-cpr"}
+                                                  )["reference"].split("/")[1],
                 "meta": {"profile": [DK + "dk-core-patient"]},
                 "identifier": [{"use": "official" if cpr_system == systems.CPR else "temp", "system": cpr_system,
                                 "value": cpr}],
@@ -233,6 +237,8 @@ class _Writer:
                 value["extension"] = [_ext("value-text", valueString=row["value_text"])]
         elif row.get("value_text") is not None:
             value["valueString"] = row["value_text"]
+            if row.get("unit"):
+                value["extension"] = [_ext("unit", valueString=row["unit"])]
         return value
 
     def lab_result(self, rows: list[dict]) -> None:
@@ -436,8 +442,22 @@ class _Writer:
             })
 
 
+    def survey_response(self, rows: list[dict]) -> None:
+        for row in rows:
+            items = [{"linkId": "wave", "answer": [{"valueString": row.get("wave")}]}]
+            items += [{"linkId": f"item_{i:02d}", "answer": [{"valueInteger": row.get(f"item_{i:02d}")}]}
+                      for i in range(1, 24)]
+            items += [{"linkId": name, "answer": [{"valueString": row.get(name)}]}
+                      for name in ("comment_good", "comment_improve")]
+            self.add({
+                "resourceType": "QuestionnaireResponse", "id": _fhir_id(row["response_id"], "survey"),
+                "identifier": _kp_id("survey_response", row["response_id"]), "questionnaire": DANPEP,
+                "status": "completed", "authored": _day(row.get("answered_date")), "item": items,
+            })
+
+
 TABLE_ORDER = ("practice", "clinician", "patient", "contact", "diagnosis", "lab_result", "measurement",
-               "prescription", "chronic_enrolment", "hospital_admission", "journal_note")
+               "prescription", "chronic_enrolment", "hospital_admission", "journal_note", "survey_response")
 
 
 def contract_to_fhir(tables: Mapping[str, pa.Table | Iterable[Mapping]], ydernummer: str) -> list[dict]:
@@ -466,6 +486,28 @@ def write_ndjson(folder: Path, resources: list[dict]) -> list[Path]:
                         encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def write_bulk_export(folder: Path, resources: list[dict], manifest) -> list[Path]:
+    """Resources as a FHIR Bulk Data export of one delivery: NDJSON per resource type plus the export manifest
+    (export-manifest.json), whose transactionTime is the extract time and whose extension names the delivery,
+    so that an import gives the same manifest back. `manifest` is the delivery's contract Manifest."""
+    paths = write_ndjson(folder, resources)
+    since = datetime.combine(manifest.period_start, datetime.min.time())
+    export = {
+        "transactionTime": format_datetime(manifest.extract_ts),
+        "request": f"{systems.KP_BASE}/Group/{manifest.ydernummer}/$export?_since={format_datetime(since)}",
+        "requiresAccessToken": False,
+        "output": [{"type": p.stem, "url": p.name, "count": sum(1 for _ in p.open(encoding="utf-8"))}
+                   for p in paths],
+        "error": [],
+        "extension": {systems.BULK_DELIVERY: {
+            "delivery_id": manifest.delivery_id, "ydernummer": manifest.ydernummer, "vendor": manifest.vendor,
+            "period_start": manifest.period_start.isoformat(), "period_end": manifest.period_end.isoformat()}},
+    }
+    target = folder / systems.BULK_MANIFEST_NAME
+    target.write_text(json.dumps(export, ensure_ascii=False, indent=1), encoding="utf-8")
+    return [*paths, target]
 
 
 def to_bundle(resources: list[dict], bundle_type: str = "collection", bundle_id: str | None = None,
