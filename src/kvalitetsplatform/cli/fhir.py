@@ -89,7 +89,8 @@ def export_command(
     import pyarrow.csv as pacsv
     import pyarrow.parquet as pq
 
-    from kvalitetsplatform.contract.delivery import ContractError, read_manifest
+    from kvalitetsplatform.contract import TABLES
+    from kvalitetsplatform.contract.delivery import ContractError, arrow_schema, read_manifest
     from kvalitetsplatform.fhir.writer import NOT_CARRIED, contract_to_fhir, to_bundle, write_bulk_export
 
     try:
@@ -102,7 +103,9 @@ def export_command(
         if f.table in NOT_CARRIED:
             continue
         path = delivery / f.path
-        tables[f.table] = pq.read_table(path) if f.format == "parquet" else pacsv.read_csv(path)
+        schema = arrow_schema(TABLES[f.table])
+        tables[f.table] = pq.read_table(path) if f.format == "parquet" else pacsv.read_csv(
+            path, convert_options=pacsv.ConvertOptions(column_types=schema, strings_can_be_null=True))
     resources = contract_to_fhir(tables, manifest.ydernummer)
     if bundle:
         out_dir.mkdir(parents=True, exist_ok=True)
