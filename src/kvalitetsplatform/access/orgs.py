@@ -7,6 +7,7 @@ is not touched by a sync.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -46,6 +47,12 @@ class Organisation:
     units: dict[tuple[str, str], OrgUnit]
     memberships: tuple[Membership, ...]
     peer_display: dict[str, str]
+
+    @property
+    def fingerprint(self) -> str:
+        """Changes whenever units, memberships or a cluster's display choice change (part of cache keys)."""
+        text = repr((sorted(self.units.items()), self.memberships, sorted(self.peer_display.items())))
+        return hashlib.sha256(text.encode()).hexdigest()
 
     def unit(self, level: str, code: str) -> OrgUnit | None:
         return self.units.get((level, code))

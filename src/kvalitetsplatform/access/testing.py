@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from datetime import date, datetime
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -72,3 +73,112 @@ def appdb_engine(appdb_url) -> Engine:
     engine = make_engine(appdb_url)
     yield engine
     engine.dispose()
+
+
+# --- a small results-shaped world: organisations, results, patient flags, vault, deliveries -----------------------
+
+WORLD_INDICATOR = "TEST-LDL"
+WORLD_DATES = (date(2025, 6, 30), date(2025, 12, 31))
+WORLD_PRACTICES = {  # ydernummer: (name, [(valid_from, valid_to, cluster, region, kommune)])
+    "000001": ("Lægerne i Vestergade", [(date(2020, 1, 1), None, "K1", "1082", "751")]),
+    "000002": ("Lægehuset Øst", [(date(2020, 1, 1), None, "K1", "1082", "751")]),
+    "000003": ("Skovbrynet Lægepraksis", [(date(2020, 1, 1), date(2025, 6, 30), "K1", "1082", "751"),
+                                          (date(2025, 7, 1), None, "K2", "1082", "751")]),
+    "000004": ("Havnens Læger", [(date(2020, 1, 1), None, "K2", "1082", "751")]),
+    "000005": ("Lægerne ved Torvet", [(date(2020, 1, 1), None, "K2", "1082", "751")]),
+    "000006": ("Nordens Lægehus", [(date(2020, 1, 1), None, "K3", "1081", "101")]),
+    "000007": ("Fjordens Læger", [(date(2020, 1, 1), None, "K3", "1081", "101")]),
+}
+# (numerator, denominator) per practice and sex; small counts on purpose
+WORLD_COUNTS = {
+    "000001": {"F": (12, 20), "M": (9, 15)}, "000002": {"F": (2, 9), "M": (14, 18)},
+    "000003": {"F": (7, 11), "M": (3, 4)}, "000004": {"F": (25, 30), "M": (20, 28)},
+    "000005": {"F": (1, 6), "M": (10, 13)}, "000006": {"F": (30, 41), "M": (22, 35)},
+    "000007": {"F": (8, 12), "M": (6, 9)},
+}
+WORLD_NAMES = {1: "Karen Hansen", 2: "Jens Nielsen", 3: "Mette Larsen", 4: "Peter Sørensen"}
+
+
+def world_organisation():
+    from kvalitetsplatform.access.orgs import Membership, OrgUnit
+
+    units = [OrgUnit("region", "1082", "Region Midtjylland", "1082"),
+             OrgUnit("region", "1081", "Region Nordjylland", "1081"),
+             OrgUnit("municipality", "751", "Aarhus", "1082"), OrgUnit("municipality", "101", "København", "1081"),
+             OrgUnit("cluster", "K1", "Klynge Vest", "1082"), OrgUnit("cluster", "K2", "Klynge Øst", "1082"),
+             OrgUnit("cluster", "K3", "Klynge Nord", "1081")]
+    members = []
+    for y, (name, periods) in WORLD_PRACTICES.items():
+        units.append(OrgUnit("practice", y, name, periods[-1][3]))
+        members += [Membership(y, f, t, c, r, k) for f, t, c, r, k in periods]
+    return units, members
+
+
+def world_rows():
+    """Results for every org level and stratum, summed from the practices as compute does; plus patient flags."""
+    from collections import defaultdict
+
+    results = []
+    for day in WORLD_DATES:
+        sums: dict = defaultdict(lambda: [0, 0])
+        for y, (_, periods) in WORLD_PRACTICES.items():
+            _, _, cluster, region, kommune = next(p for p in periods if p[0] <= day and (p[1] is None or day <= p[1]))
+            for sex, (n, d) in WORLD_COUNTS[y].items():
+                for unit in (("practice", y), ("cluster", cluster), ("region", region), ("municipality", kommune),
+                             ("national", "DK")):
+                    for stratum in (("total", ""), ("sex", sex)):
+                        cell = sums[(*unit, *stratum)]
+                        cell[0] += n
+                        cell[1] += d
+        for (level, org_id, dim, value), (n, d) in sorted(sums.items()):
+            rate = n / d if d else None
+            results.append(dict(indicator_id=WORLD_INDICATOR, ref_date=day, org_level=level, org_id=org_id,
+                                stratum_dim=dim, stratum=value, numerator=n, denominator=d, rate=rate,
+                                ci_low=None if rate is None else max(0.0, rate - 0.1),
+                                ci_high=None if rate is None else min(1.0, rate + 0.1),
+                                percentile=50.0 if level == "practice" else None,
+                                cluster_rank=1 if level == "practice" else None,
+                                target_met=None if rate is None else rate >= 0.6))
+    flags = []
+    for i, y in enumerate(WORLD_PRACTICES):
+        for day in WORLD_DATES:
+            for j in range(1, 5):
+                flags.append(dict(ydernummer=y, patient_key=world_patient_key(i, j), indicator_id=WORLD_INDICATOR,
+                                  ref_date=day, age=60 + j, sex="F" if j % 2 else "M", in_denominator=j != 4,
+                                  in_numerator=j == 1, fact_date=day, fact_code="NPU01568", fact_value=2.0 + j,
+                                  fact_text="", fact_unit="mmol/L"))
+    return results, flags
+
+
+def world_patient_key(practice_index: int, j: int) -> int:
+    return 9_000_000_000_000_000_000 // 10 * (practice_index + 1) + j  # large: beyond JavaScript's 2**53
+
+
+def build_world_warehouse(path, vault_key: bytes) -> None:
+    """A DuckDB file with `result`, `patient_flag`, `identity_vault` and `delivery` tables shaped as compute and
+    ingestion leave them."""
+    import ibis
+    import pyarrow as pa
+
+    from kvalitetsplatform.warehouse.vault import VaultCipher
+
+    results, flags = world_rows()
+    cipher = VaultCipher(vault_key)
+    vault = []
+    for i, _y in enumerate(WORLD_PRACTICES):
+        for j in range(1, 5):
+            key = world_patient_key(i, j)
+            pseudonym = f"{key:x}"
+            cpr = f"0101{50 + i:02d}{1000 + j:04d}"
+            vault.append(dict(patient_key=key, pseudonym=pseudonym, cpr_kind="cpr",
+                              cpr_enc=cipher.encrypt("cpr", pseudonym, cpr),
+                              name_enc=cipher.encrypt("name", pseudonym, WORLD_NAMES[j])))
+    deliveries = [dict(id=f"{y}-2025-12", ydernummer=y, vendor="XMO", extract_ts=datetime(2025, 12, 31, 23),
+                       period_start=date(2025, 12, 1), period_end=date(2025, 12, 31), status="loaded",
+                       loaded_at=datetime(2026, 1, 1, 2), rows_loaded=1000 + i, rows_quarantined=i)
+                  for i, y in enumerate(WORLD_PRACTICES)]
+    con = ibis.duckdb.connect(str(path))
+    for name, rows in (("result", results), ("patient_flag", flags), ("identity_vault", vault),
+                       ("delivery", deliveries)):
+        con.create_table(name, ibis.memtable(pa.Table.from_pylist(rows)), overwrite=True)
+    con.disconnect()

@@ -1,0 +1,430 @@
+"""The gate: every read made for a person passes here, and it fails closed.
+
+Every data function takes a `Principal` (built from the app DB, never from request parameters) and applies, in one
+place:
+- scope: which org units' rows exist for this person at the reference date (`_scope`); no grant → nothing;
+- grain: patient rows (worklists, identities) only for a clinical user of the patient's own practice;
+- disclosure control: every aggregate the person does not own is protected as one table per indicator and date,
+  with the person's own practice as known cells (`access.disclosure`); filters only select from the protected view,
+  so no filter, sort key or parameter can change what is suppressed;
+- letters: peers in a cluster that chose letters are shown to each other as "Praksis A", "Praksis B", …;
+- audit and usage: look-ups, worklists, exports and report views are logged.
+
+Nothing else in the platform reads results or patient flags (`access.results` is used only here).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import io
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy.engine import Engine
+
+from kvalitetsplatform.access.audit import AuditLog
+from kvalitetsplatform.access.disclosure import CellTable, DisclosureError, DisclosurePolicy, protect
+from kvalitetsplatform.access.orgs import Organisation, load_organisation
+from kvalitetsplatform.access.principal import Principal
+from kvalitetsplatform.access.results import STRATUM_DIMS, ResultStore
+from kvalitetsplatform.access.roles import NATIONAL, ORG_LEVELS, ROLES, Purpose, Role, purpose_of
+from kvalitetsplatform.access.usage import UsageRecorder
+
+OWN, NAMED, LETTERED = 3, 2, 1  # how a unit is shown; a person with several grants gets the most open one
+WORKLIST_STATUS = ("all", "missing", "met")
+EXPORT_FORMATS = ("csv", "parquet")
+DEFAULT_POLICY = DisclosurePolicy()
+
+
+class AccessDenied(PermissionError):
+    """The person has no grant for what was asked; the message says so in Danish without revealing data."""
+
+
+class InvalidQuery(ValueError):
+    """A filter value is not valid; the message names the field."""
+
+
+@dataclass(frozen=True)
+class Gate:
+    engine: Engine  # the app DB
+    store: ResultStore
+    audit: AuditLog
+    letter_key: bytes
+    catalogue: object | None = None  # indicators.Catalogue
+    reveal: Callable[[list[int]], dict] | None = None  # patient_key → Identity (the identity vault)
+    policies: dict | None = None  # Role → DisclosurePolicy; default DisclosurePolicy() for every role
+    cache_size: int = 256
+
+    def __post_init__(self):
+        object.__setattr__(self, "_cache", OrderedDict())
+        object.__setattr__(self, "usage", UsageRecorder(self.engine))
+
+    # -- scope --------------------------------------------------------------------------------------------------
+
+    def _organisation(self) -> Organisation:
+        with self.engine.connect() as conn:
+            return load_organisation(conn)
+
+    def _scope(self, principal: Principal, org: Organisation, day: date) -> dict[tuple[str, str], int]:
+        """Org units whose results this person may see on `day`, and how (own, named, lettered)."""
+        seen: dict[tuple[str, str], int] = {}
+
+        def show(level: str, code: str, how: int) -> None:
+            seen[(level, code)] = max(seen.get((level, code), 0), how)
+
+        def cluster_peers(cluster_id: str) -> None:
+            how = LETTERED if org.shows_letters(cluster_id) else NAMED
+            for m in org.in_cluster(cluster_id):
+                if m.covers(day):
+                    show("practice", m.ydernummer, how)
+                    show("region", m.region_code, NAMED)
+            show("cluster", cluster_id, NAMED)
+
+        for g in principal.grants:
+            spec = ROLES[g.role]
+            if not spec.sees_results:
+                continue
+            show("national", NATIONAL, NAMED)
+            if g.role in (Role.GP, Role.PRACTICE_STAFF):
+                show("practice", g.scope_code, OWN)
+                for m in org.of_practice(g.scope_code):
+                    if m.covers(day):
+                        cluster_peers(m.cluster_id)
+            elif g.role == Role.CLUSTER_COORDINATOR:
+                cluster_peers(g.scope_code)
+            elif g.role == Role.REGIONAL_QUALITY_UNIT:
+                show("region", g.scope_code, NAMED)
+                for m in org.in_region(g.scope_code):
+                    if m.covers(day):
+                        show("practice", m.ydernummer, NAMED)
+                        show("cluster", m.cluster_id, NAMED)
+                for u in org.units_at("municipality"):
+                    if u.region_code == g.scope_code:
+                        show("municipality", u.code, NAMED)
+            elif g.role == Role.MUNICIPALITY:
+                show("municipality", g.scope_code, NAMED)
+                unit = org.unit("municipality", g.scope_code)
+                if unit and unit.region_code:
+                    show("region", unit.region_code, NAMED)
+            elif g.role == Role.PUBLIC_VIEWER:
+                for u in org.units_at("region"):
+                    show("region", u.code, NAMED)
+        return seen
+
+    def _policy(self, principal: Principal) -> DisclosurePolicy:
+        """The strictest policy among the person's roles (one protected view per person)."""
+        policies = [(self.policies or {}).get(g.role, DEFAULT_POLICY) for g in principal.grants]
+        if not policies:
+            return DEFAULT_POLICY
+        rounding = [p.round_to for p in policies if p.round_to]
+        return DisclosurePolicy(threshold=max(p.threshold for p in policies), round_to=max(rounding, default=None),
+                                protection=max((p.width for p in policies), default=None))
+
+    def letter(self, cluster_id: str, org: Organisation) -> dict[str, str]:
+        """Stable letters for a cluster's practices, in an order that reveals nothing about their ydernumre."""
+        members = sorted({m.ydernummer for m in org.in_cluster(cluster_id)},
+                         key=lambda y: hmac.new(self.letter_key, f"{cluster_id}:{y}".encode(),
+                                                hashlib.sha256).hexdigest())
+        return {y: _letters(i) for i, y in enumerate(members)}
+
+    # -- results ------------------------------------------------------------------------------------------------
+
+    def periods(self, principal: Principal, indicator_id: str) -> list[date]:
+        if not any(ROLES[g.role].sees_results for g in principal.grants):
+            return []
+        return self.store.periods(indicator_id)
+
+    def results(self, principal: Principal, indicator_id: str, ref_date: date | None = None,
+                org_level: str | None = None, org_id: str | None = None, stratum_dim: str | None = None,
+                stratum: str | None = None, record: bool = True) -> list[dict]:
+        """Protected results of one indicator (all its dates, or one) that this person may see, filtered."""
+        if org_level is not None and org_level not in ORG_LEVELS:
+            raise InvalidQuery(f"org_level skal være en af {', '.join(ORG_LEVELS)}")
+        if stratum_dim is not None and stratum_dim not in STRATUM_DIMS:
+            raise InvalidQuery(f"stratum_dim skal være en af {', '.join(STRATUM_DIMS)}")
+        if not any(ROLES[g.role].sees_results for g in principal.grants):
+            return []
+        dates = [ref_date] if ref_date is not None else self.store.periods(indicator_id)
+        org = self._organisation()
+        rows: list[dict] = []
+        for day in dates:
+            rows.extend(self._protected_view(principal, org, indicator_id, day))
+        rows = [r for r in rows
+                if (org_level is None or r["org_level"] == org_level) and (org_id is None or r["org_id"] == org_id)
+                and (stratum_dim is None or r["stratum_dim"] == stratum_dim)
+                and (stratum is None or r["stratum"] == stratum)]
+        if record:
+            self._log(principal, "results_view", object=f"indicator:{indicator_id}",
+                      details={"ref_date": ref_date, "org_level": org_level, "org_id": org_id, "rows": len(rows)})
+        return rows
+
+    def _protected_view(self, principal: Principal, org: Organisation, indicator_id: str, day: date) -> list[dict]:
+        # what is visible, which data and which organisation (memberships, the clusters' choices): a cache entry is
+        # never served to a different scope, nor after a rule or the data changed
+        key = (principal.scope_key, indicator_id, day, self.store.version(), org.fingerprint)
+        cache = self._cache
+        if key in cache:
+            cache.move_to_end(key)
+            return cache[key]
+        view = self._build_view(principal, org, indicator_id, day)
+        cache[key] = view
+        while len(cache) > self.cache_size:
+            cache.popitem(last=False)
+        return view
+
+    def _build_view(self, principal: Principal, org: Organisation, indicator_id: str, day: date) -> list[dict]:
+        scope = self._scope(principal, org, day)
+        if not scope:
+            return []
+        by_level: dict[str, set[str]] = {}
+        for level, code in scope:
+            by_level.setdefault(level, set()).add(code)
+        rows = self.store.cells(indicator_id, day, by_level)
+        rows = [r for r in rows if (r["org_level"], r["org_id"]) in scope]  # belt and braces
+        kind = self._kind(indicator_id)
+        table = _cell_table(rows, org, day, scope, kind)
+        try:
+            protection = protect(table, self._policy(principal))
+        except DisclosureError:
+            return []  # fail closed: a table that cannot be protected is not shown at all
+        letters: dict[str, dict[str, str]] = {}
+        view = []
+        for r in rows:
+            unit = (r["org_level"], r["org_id"])
+            s = (r["stratum_dim"], r["stratum"])
+            n_key, d_key = ("n", *unit, *s), ("d", *unit, *s)
+            n, d = protection.shown(n_key), protection.shown(d_key)
+            hidden = n is None or d is None
+            out = {"indicator_id": r["indicator_id"], "ref_date": r["ref_date"], "org_level": r["org_level"],
+                   "org_id": r["org_id"], "org_name": self._name(org, unit), "stratum_dim": r["stratum_dim"],
+                   "stratum": r["stratum"], "own": scope[unit] == OWN, "numerator": n, "denominator": d,
+                   "suppressed": hidden}
+            for f in ("rate", "ci_low", "ci_high", "percentile", "cluster_rank", "target_met"):
+                out[f] = None if hidden else r[f]
+            if not hidden and (n, d) != (r["numerator"], r["denominator"]):  # rounded: rates from rounded counts
+                out["rate"] = (r["rate"] * (n * r["denominator"]) / (r["numerator"] * d)
+                               if r["numerator"] and d and r["rate"] is not None else (0.0 if d else None))
+                out["ci_low"] = out["ci_high"] = None
+            if scope[unit] == LETTERED:
+                cluster = next(m.cluster_id for m in org.of_practice(r["org_id"]) if m.covers(day))
+                letter = letters.setdefault(cluster, self.letter(cluster, org))[r["org_id"]]
+                out["org_id"], out["org_name"] = letter, f"Praksis {letter}"
+            view.append(out)
+        view.sort(key=lambda v: (ORG_LEVELS.index(v["org_level"]), v["org_id"], STRATUM_DIMS.index(v["stratum_dim"])
+                                 if v["stratum_dim"] in STRATUM_DIMS else 9, v["stratum"] or ""))
+        return view
+
+    def _kind(self, indicator_id: str) -> str:
+        if self.catalogue is not None:
+            for ind in self.catalogue.indicators():
+                if ind.id == indicator_id:
+                    return ind.kind
+        return "proportion"
+
+    @staticmethod
+    def _name(org: Organisation, unit: tuple[str, str]) -> str:
+        if unit[0] == "national":
+            return "Hele landet"
+        found = org.unit(*unit)
+        return found.name if found else unit[1]
+
+    # -- patient level ------------------------------------------------------------------------------------------
+
+    def _clinical_practice(self, principal: Principal, ydernummer: str | None) -> str:
+        practices = principal.clinical_practices
+        if ydernummer is None:
+            if len(practices) == 1:
+                return next(iter(practices))
+            if not practices:
+                raise AccessDenied("Kun praksisens egne klinikere kan se patienter på lister fra praksis.")
+            raise InvalidQuery("ydernummer skal angives: du har adgang til flere praksis")
+        if ydernummer not in practices:
+            raise AccessDenied("Du har ikke adgang til patienter i denne praksis.")
+        return ydernummer
+
+    def worklist(self, principal: Principal, indicator_id: str, ref_date: date | None = None,
+                 ydernummer: str | None = None, status: str = "missing",
+                 purpose: str = Purpose.QUALITY.value) -> list[dict]:
+        """The practice's patients in an indicator's denominator, by pseudonymous key, with the deciding fact."""
+        if status not in WORKLIST_STATUS:
+            raise InvalidQuery(f"status skal være en af {', '.join(WORKLIST_STATUS)}")
+        purpose = purpose_of(purpose).value
+        practice = self._clinical_practice(principal, ydernummer)
+        if ref_date is None:
+            periods = self.store.flag_periods(practice)
+            ref_date = periods[-1] if periods else None
+            if ref_date is None:
+                return []
+        rows = [r for r in self.store.flags(practice, indicator_id, ref_date) if r["in_denominator"]]
+        if status == "missing":
+            rows = [r for r in rows if not r["in_numerator"]]
+        elif status == "met":
+            rows = [r for r in rows if r["in_numerator"]]
+        out = [{**{k: r[k] for k in ("indicator_id", "ref_date", "age", "sex", "in_numerator", "fact_date",
+                                      "fact_code", "fact_value", "fact_text", "fact_unit")},
+                "ydernummer": practice, "patient_key": str(r["patient_key"])} for r in rows]
+        self._log(principal, "worklist", ydernummer=practice, purpose=purpose, object=f"indicator:{indicator_id}",
+                  details={"ref_date": ref_date, "status": status, "patients": len(out)})
+        return out
+
+    def identities(self, principal: Principal, patient_keys: Iterable[int | str], purpose: str,
+                   ydernummer: str | None = None) -> list[dict]:
+        """CPR and name behind pseudonymous keys, for a clinical user of the patients' own practice; each logged."""
+        purpose = purpose_of(purpose).value
+        practice = self._clinical_practice(principal, ydernummer)
+        try:
+            keys = sorted({int(k) for k in patient_keys})
+        except (TypeError, ValueError):
+            raise InvalidQuery("patient_keys skal være heltal") from None
+        if not keys or len(keys) > 500:
+            raise InvalidQuery("angiv mellem 1 og 500 patientnøgler")
+        periods = self.store.flag_periods(practice)
+        own = self.store.patients_of(practice, keys, periods[-1]) if periods else set()
+        if set(keys) - own:
+            self._log(principal, "identity_denied", ydernummer=practice, purpose=purpose,
+                      details={"patients": len(keys), "not_own": len(set(keys) - own)})
+            raise AccessDenied("Mindst én af patienterne er ikke tilmeldt din praksis; intet er vist.")
+        if self.reveal is None:
+            raise AccessDenied("Identitetsboksen er ikke tilgængelig.")
+        found = self.reveal(keys)
+        role = next(g.role.value for g in principal.grants if g.clinical and g.scope_code == practice)
+        self.audit.record_many([dict(action="identity_lookup", user_id=principal.user_id,
+                                     username=principal.username, role=role, ydernummer=practice, patient_key=k,
+                                     purpose=purpose, object="identity_vault") for k in keys])
+        self.usage.seen(principal, "identity_lookup", self._organisation())
+        return [{"patient_key": str(k), "cpr": f"{found[k].cpr[:6]}-{found[k].cpr[6:]}", "name": found[k].name}
+                for k in keys if k in found]
+
+    # -- exports ------------------------------------------------------------------------------------------------
+
+    def export_results(self, principal: Principal, fmt: str, indicator_id: str, **filters) -> bytes:
+        rows = self.results(principal, indicator_id, record=False, **filters)
+        self._log(principal, "export", object=f"results:{indicator_id}:{fmt}", details={**filters, "rows": len(rows)})
+        return _encode(rows, fmt)
+
+    def export_worklist(self, principal: Principal, fmt: str, indicator_id: str, **filters) -> bytes:
+        rows = self.worklist(principal, indicator_id, **filters)
+        self._log(principal, "export", ydernummer=rows[0]["ydernummer"] if rows else None,
+                  object=f"worklist:{indicator_id}:{fmt}", details={"rows": len(rows)})
+        return _encode(rows, fmt)
+
+    # -- metadata, deliveries, usage ----------------------------------------------------------------------------
+
+    def packages(self, principal: Principal) -> list:
+        if not principal.grants or self.catalogue is None:
+            return []
+        return list(self.catalogue.packages)
+
+    def deliveries(self, principal: Principal) -> list[dict]:
+        if principal.holds(Role.KIAP_ADMIN):
+            return self.store.deliveries(None)
+        rows = []
+        for practice in sorted(principal.clinical_practices):
+            rows.extend(self.store.deliveries(practice))
+        return rows
+
+    def active_users(self, principal: Principal) -> list[dict]:
+        if not principal.holds(Role.KIAP_ADMIN):
+            raise AccessDenied("Kun KiAP-administratorer kan se brugen af platformen.")
+        return self.usage.active_users()
+
+    def record_report_view(self, principal: Principal, report: str, ydernummer: str | None = None) -> None:
+        if not principal.grants:
+            raise AccessDenied("Ingen adgang.")
+        self._log(principal, "report_view", ydernummer=ydernummer, object=f"report:{report}")
+
+    def _log(self, principal: Principal, action: str, **fields) -> None:
+        self.audit.record(action, user_id=principal.user_id, username=principal.username,
+                          role=principal.primary_role(), **fields)
+        self.usage.seen(principal, action, self._organisation())
+
+
+def _letters(i: int) -> str:
+    """0 → A, 25 → Z, 26 → AA."""
+    out = ""
+    i += 1
+    while i:
+        i, r = divmod(i - 1, 26)
+        out = chr(65 + r) + out
+    return out
+
+
+def _cell_table(rows: list[dict], org: Organisation, day: date, scope: dict, kind: str) -> CellTable:
+    """The attacker's world for one indicator and date: visible cells with values, every other cell of the same
+    hierarchy as unknown, and the relations between them. Relations among unknown cells only are left out: they
+    cannot narrow a visible cell (any non-negative values at their edge extend to their inside)."""
+    t = CellTable()
+    strata: dict[str, set[str]] = {}
+    for r in rows:
+        if r["stratum_dim"] != "total":
+            strata.setdefault(r["stratum_dim"], set()).add(r["stratum"])
+        unit = (r["org_level"], r["org_id"])
+        s = (r["stratum_dim"], r["stratum"])
+        for part, column in (("n", "numerator"), ("d", "denominator")):
+            key = (part, *unit, *s)
+            t.value[key] = float(r[column] or 0)
+            if scope.get(unit) == OWN:
+                t.known.add(key)
+    all_strata = [("total", "")] + [(dim, v) for dim in sorted(strata) for v in sorted(strata[dim])]
+    members = org.members_on(day)
+    clusters: dict[str, list[str]] = {}
+    cluster_region: dict[str, str] = {}
+    for m in members:
+        clusters.setdefault(m.cluster_id, []).append(m.ydernummer)
+        cluster_region[m.cluster_id] = m.region_code
+    regions: dict[str, list[str]] = {}
+    for c, g in cluster_region.items():
+        regions.setdefault(g, []).append(c)
+    municipalities = [u.code for u in org.units_at("municipality")]
+    units = ([("practice", m.ydernummer) for m in members] + [("cluster", c) for c in clusters]
+             + [("region", g) for g in regions] + [("municipality", k) for k in municipalities]
+             + [("national", NATIONAL)])
+    visible = set(t.value)
+
+    def relate(total, parts):
+        if any(k in visible for k in (total, *parts)):
+            t.add_relation(total, list(parts))
+
+    for part in ("n", "d"):
+        for s in all_strata:
+            for c, practices in clusters.items():
+                relate((part, "cluster", c, *s), [(part, "practice", p, *s) for p in practices])
+            for g, cs in regions.items():
+                relate((part, "region", g, *s), [(part, "cluster", c, *s) for c in cs])
+            relate((part, "national", NATIONAL, *s), [(part, "region", g, *s) for g in regions])
+            if municipalities:
+                relate((part, "national", NATIONAL, *s), [(part, "municipality", k, *s) for k in municipalities])
+        for unit in units:
+            for dim in sorted(strata):
+                relate((part, *unit, "total", ""), [(part, *unit, dim, v) for v in sorted(strata[dim])])
+    for key in list(t.value):
+        if key[0] == "n":
+            d_key = ("d", *key[1:])
+            if kind == "proportion":
+                t.at_most.append((key, d_key))
+            if kind == "mean":
+                t.follows[key] = d_key
+    t.counts = {k for k in t.value if k[0] == "d" or kind != "mean"}
+    return t
+
+
+def _encode(rows: list[dict], fmt: str) -> bytes:
+    import pyarrow as pa
+
+    if fmt not in EXPORT_FORMATS:
+        raise InvalidQuery(f"format skal være en af {', '.join(EXPORT_FORMATS)}")
+    table = pa.Table.from_pylist(rows) if rows else pa.table({})
+    buffer = io.BytesIO()
+    if fmt == "parquet":
+        import pyarrow.parquet as pq
+
+        pq.write_table(table, buffer)
+    else:
+        import pyarrow.csv as pacsv
+
+        if rows:
+            pacsv.write_csv(table, buffer)
+    return buffer.getvalue()
