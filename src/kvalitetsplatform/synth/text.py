@@ -25,7 +25,6 @@ SPEECH_DROPS_BP = 0.15
 MANUAL_DROPS_BP = 0.02
 SPEECH_HEDGE = 0.65  # share of speech notes with a hedging sentence
 MANUAL_HEDGE = 0.08
-SPEECH_FILLERS = (1, 3)  # filler sentences per speech note (min, max)
 SPEECH_DISFLUENCY = 0.06  # "øh" left in by the transcription
 
 TOPIC_GENERAL, TOPIC_INFECTION, TOPIC_ANNUAL, TOPIC_THERAPY, TOPIC_SYMPTOM = range(5)
@@ -58,7 +57,7 @@ INFECTION_TEXT = {  # ICPC: (manual complaint, speech complaint, manual finding,
             "Obj.: buget, rød trommehinde hø.", "er trommehinden på højre side rød og buler ud",
             "Otitis media.", "en mellemørebetændelse"),
     "U71": ("Svie v. vandladning, hyppig vandl. 2 d.", "at hun/han har haft svie ved vandladning og skullet tisse ofte i to dage",
-            "Urin: leuko +, nitrit +.", "viser urinundersøgelsen tegn på infektion",
+            "Urin: leuko +, nitrit +.", "viser urinstiksen tegn på infektion",
             "Cystitis.", "en blærebetændelse"),
     "S76": ("Rødme og hævelse underben.", "at underbenet er blevet rødt og hævet",
             "Obj.: afgrænset rødme, varm, ømhed.", "ser jeg et afgrænset rødt og varmt område, som er ømt",
@@ -100,8 +99,9 @@ SPEECH = {
                "Vi har også kort talt om, hvordan det går derhjemme.",
                "Patienten har selv læst lidt om det på nettet og var lidt bekymret.",
                "Hun/han nævner i øvrigt, at det går fint med motionen.",
-               "Vi har brugt lidt tid på at snakke om situationen generelt.",
-               "Patienten takker for snakken."),
+               "Vi har brugt lidt tid på at snakke om situationen generelt."),
+    "closing": ("Patienten takker for snakken.", "Patienten er indforstået med planen.",
+                "Patienten er tryg ved aftalen."),
     "annual_open": ("I dag har vi årsstatus for patientens", "Patienten er til den årlige kontrol af sin",
                     "Vi gennemfører i dag årskontrollen for"),
     "annual_close": ("Vi har gennemgået medicinen sammen, og der er ikke behov for ændringer lige nu.",
@@ -128,8 +128,8 @@ def _pick(rng, options, n, pronoun=None):
 def _pronoun(arr, pronoun):
     if pronoun is None:
         return arr
-    her = pc.replace_substring(arr, "hun/han", "hun")
-    him = pc.replace_substring(arr, "hun/han", "han")
+    her = pc.replace_substring(pc.replace_substring(arr, "hun/han", "hun"), "Hun/han", "Hun")
+    him = pc.replace_substring(pc.replace_substring(arr, "hun/han", "han"), "Hun/han", "Han")
     return pc.if_else(pronoun, him, her)
 
 
@@ -170,7 +170,11 @@ def journal_notes(rng: np.random.Generator, topic: np.ndarray, speech: np.ndarra
                                                                          "Kons. vedr.")))
     manual = _join(pc.binary_join_element_wise(prefix, r_manual, " "), _pick(rng, MANUAL["obj"], n),
                    _maybe(rng.random(n) < MANUAL_HEDGE, _pick(rng, MANUAL["hedge"], n)), _pick(rng, MANUAL["plan"], n))
-    fillers = [_maybe(rng.random(n) < share, _pick(rng, SPEECH["filler"], n, he)) for share in (1.0, 0.6, 0.3)]
+    # Filler sentences: one from the first half of the list, maybe one from the second, maybe a closing remark.
+    half = len(SPEECH["filler"]) // 2
+    fillers = [_maybe(rng.random(n) < share, _pick(rng, pool, n, he))
+               for share, pool in ((1.0, SPEECH["filler"][:half]), (0.6, SPEECH["filler"][half:]),
+                                   (0.4, SPEECH["closing"]))]
     disfl = _maybe(rng.random(n) < SPEECH_DISFLUENCY, pa.array(["Øh,"] * n))
     spoken = _join(disfl, pc.binary_join_element_wise(_pick(rng, SPEECH["open"], n, he), r_speech, " "),
                    pa.array(["."] * n), fillers[0], _pick(rng, SPEECH["obj"], n),
@@ -222,7 +226,7 @@ def journal_notes(rng: np.random.Generator, topic: np.ndarray, speech: np.ndarra
     verdict = pa.array(np.where(np.nan_to_num(sbp) >= 140, "hvilket er lidt for højt",
                                 "hvilket er tilfredsstillende"))
     bp_s = _maybe(show_bp, _join(pa.array(["Blodtrykket måles til"] * n), s_txt, pa.array(["over"] * n), d_txt,
-                                 pc.binary_join_element_wise(pa.array([","] * n), verdict, "")))
+                                 pc.binary_join_element_wise(pa.array([","] * n), verdict, " ")))
     bp_s = pc.replace_substring(bp_s, " ,", ",")
     bp_s = _maybe(show_bp, pc.binary_join_element_wise(bp_s, pa.array(["."] * n), ""))
     bp_vague = _maybe(has_bp & ~show_bp, pa.array(["Blodtrykket er målt og ser fornuftigt ud."] * n))
