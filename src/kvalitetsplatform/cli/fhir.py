@@ -86,26 +86,14 @@ def export_command(
     Bundle), so that `kp fhir import` gives the same tables back."""
     import json
 
-    import pyarrow.csv as pacsv
-    import pyarrow.parquet as pq
-
-    from kvalitetsplatform.contract import TABLES
-    from kvalitetsplatform.contract.delivery import ContractError, arrow_schema, read_manifest
-    from kvalitetsplatform.fhir.writer import NOT_CARRIED, contract_to_fhir, to_bundle, write_bulk_export
+    from kvalitetsplatform.contract.delivery import ContractError
+    from kvalitetsplatform.fhir.writer import contract_to_fhir, read_delivery, to_bundle, write_bulk_export
 
     try:
-        manifest = read_manifest(delivery)
+        manifest, tables = read_delivery(delivery)
     except ContractError as e:
-        console.print(f"[red]Fejl:[/red] {e}")
+        console.print(f"[red]Fejl:[/red] {escape(str(e))}", highlight=False)
         raise typer.Exit(2) from None
-    tables = {}
-    for f in manifest.files:
-        if f.table in NOT_CARRIED:
-            continue
-        path = delivery / f.path
-        schema = arrow_schema(TABLES[f.table])
-        tables[f.table] = pq.read_table(path) if f.format == "parquet" else pacsv.read_csv(
-            path, convert_options=pacsv.ConvertOptions(column_types=schema, strings_can_be_null=True))
     resources = contract_to_fhir(tables, manifest.ydernummer)
     if bundle:
         out_dir.mkdir(parents=True, exist_ok=True)
@@ -115,10 +103,7 @@ def export_command(
         written = [target]
     else:
         written = write_bulk_export(out_dir, resources, manifest)
-    skipped = [f.table for f in manifest.files if f.table in NOT_CARRIED]
     if as_json:
-        emit_json({"resources": len(resources), "files": [str(p) for p in written], "not_carried": skipped})
+        emit_json({"resources": len(resources), "files": [str(p) for p in written]})
         return
     out.print(f"{len(resources)} FHIR-ressourcer skrevet i {out_dir} ({len(written)} fil(er)).")
-    if skipped:
-        out.print(f"Ikke med (FHIR-vejen bærer dem ikke): {', '.join(skipped)}")

@@ -66,11 +66,13 @@ def ingest_command(
     pseudonymised, and each delivery loads in one transaction (all or nothing). Re-running a delivery changes
     nothing; a corrected delivery for the same practice and period replaces the earlier one."""
     from kvalitetsplatform.fhir import FhirImportError
+    from kvalitetsplatform.fhir.inputs import prepare_for_ingest
     from kvalitetsplatform.ingest import ingest
     from kvalitetsplatform.warehouse import WarehouseError
 
     cfg = settings()
     try:
+        paths = prepare_for_ingest(paths, cfg)  # FHIR files become ordinary deliveries first
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console, transient=True, disable=as_json) as progress:
             results = ingest(paths, cfg, _RichReporter(progress))

@@ -28,7 +28,8 @@ def synth(
                                                                  "2026."),
     errors: float = typer.Option(0.0, help="Andel rækker med indlagte fejl (0–0,5); facit skrives til "
                                            "DIR/injected_errors.jsonl."),
-    fmt: str = typer.Option("parquet", "--format", help="parquet eller csv."),
+    fmt: str = typer.Option("parquet", "--format", help="parquet, csv eller fhir (FHIR R4 som NDJSON med "
+                                                         "eksportmanifest pr. leverance; kp ingest læser det)."),
     workers: int = typer.Option(2, help="Antal arbejdsprocesser."),
     as_json: bool = typer.Option(False, "--json", help="Skriv resultatet som JSON."),
 ) -> None:
@@ -41,8 +42,11 @@ def synth(
     except ValueError:
         console.print(f"[red]Fejl:[/red] --end-date skal være en dato (ÅÅÅÅ-MM-DD), fik {end_date!r}")
         raise typer.Exit(2) from None
-    options = Options(out=out, scale=scale, patients=patients, seed=seed, end_date=end, errors=errors, fmt=fmt,
-                      workers=workers)
+    if fmt == "fhir" and errors > 0:  # planted faults live in Parquet/CSV files (rows without CPR have no FHIR form)
+        console.print("[red]Fejl:[/red] --errors kan ikke bruges med --format fhir; brug parquet eller csv")
+        raise typer.Exit(2)
+    options = Options(out=out, scale=scale, patients=patients, seed=seed, end_date=end, errors=errors,
+                      fmt="parquet" if fmt == "fhir" else fmt, workers=workers)
     columns = (TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
                TextColumn("{task.fields[rows]} rækker"), TimeElapsedColumn(), TimeRemainingColumn())
     with Progress(*columns, console=console, transient=as_json) as progress:
@@ -59,6 +63,11 @@ def synth(
         except SynthError as e:
             console.print(f"[red]Fejl:[/red] {e}")
             raise typer.Exit(2) from None
+    if fmt == "fhir":
+        from kvalitetsplatform.fhir.writer import export_tree
+
+        with console.status("Skriver leverancerne som FHIR …"):
+            export_tree(out)
     if as_json:
         emit_json(report.as_dict() | {"seconds": round(report.seconds, 1), "out": str(out)})
         return

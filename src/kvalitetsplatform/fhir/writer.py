@@ -24,7 +24,6 @@ from kvalitetsplatform.fhir import systems
 from kvalitetsplatform.fhir.values import format_datetime
 from kvalitetsplatform.terminology import code_system
 
-NOT_CARRIED: tuple[str, ...] = ()
 DANPEP = f"{systems.KP_BASE}/Questionnaire/danpep"
 CODE_SYSTEM_URI = {"NPU": systems.NPU_SYSTEMS[0], "DNK": systems.NPU_SYSTEMS[0], "MCS": systems.MCS_SYSTEMS[0],
                    "KP": systems.KP_CODES, "ICPC2DK": systems.ICPC2_SYSTEMS[0], "SKS": systems.SKS_D}
@@ -464,7 +463,7 @@ def contract_to_fhir(tables: Mapping[str, pa.Table | Iterable[Mapping]], ydernum
     """One delivery's contract tables as FHIR R4 resources (patients first referenced get ids patient-1, -2
     …)."""
     writer = _Writer(ydernummer)
-    unknown = set(tables) - set(TABLE_ORDER) - set(NOT_CARRIED)
+    unknown = set(tables) - set(TABLE_ORDER)
     if unknown:
         raise ValueError(f"ukendte tabeller: {', '.join(sorted(unknown))}")
     for name in TABLE_ORDER:
@@ -486,6 +485,43 @@ def write_ndjson(folder: Path, resources: list[dict]) -> list[Path]:
                         encoding="utf-8")
         paths.append(path)
     return paths
+
+
+def read_delivery(folder: Path):
+    """A delivery's manifest and its tables (Parquet or CSV, read with the contract's types)."""
+    import pyarrow.csv as pacsv
+    import pyarrow.parquet as pq
+
+    from kvalitetsplatform.contract import TABLES
+    from kvalitetsplatform.contract.delivery import arrow_schema, read_manifest
+
+    manifest = read_manifest(folder)
+    tables = {}
+    for f in manifest.files:
+        path = folder / f.path
+        tables[f.table] = pq.read_table(path) if f.format == "parquet" else pacsv.read_csv(
+            path, convert_options=pacsv.ConvertOptions(column_types=arrow_schema(TABLES[f.table]),
+                                                       strings_can_be_null=True))
+    return manifest, tables
+
+
+def export_tree(folder: Path) -> int:
+    """Replace every delivery under `folder` by its FHIR Bulk Data export, in the same place (for `kp synth
+    --format fhir`). Returns the number of deliveries converted."""
+    import shutil
+
+    from kvalitetsplatform.contract import MANIFEST_NAME
+
+    done = 0
+    for manifest_path in sorted(folder.rglob(MANIFEST_NAME)):
+        delivery = manifest_path.parent
+        manifest, tables = read_delivery(delivery)
+        staging = delivery.with_name(delivery.name + ".fhir")
+        write_bulk_export(staging, contract_to_fhir(tables, manifest.ydernummer), manifest)
+        shutil.rmtree(delivery)
+        staging.rename(delivery)
+        done += 1
+    return done
 
 
 def write_bulk_export(folder: Path, resources: list[dict], manifest) -> list[Path]:
