@@ -1,0 +1,154 @@
+"""The web platform mounted on the API's FastAPI app: templates, languages, static assets and the page routers.
+
+`install(app, source, auth)` adds the HTML pages and `/static` to an existing app (the access layer's app factory
+makes the app; `web.integration` builds the source and auth that answer through the gate). Pages are rendered on
+the server with Jinja2; htmx swaps fragments; charts are Vega-Lite specs (reports/charts.py) drawn by vega-embed.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Protocol
+
+from fastapi import FastAPI, Request
+from fastapi.responses import FileResponse, HTMLResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
+
+from kvalitetsplatform.access.principal import Principal
+from kvalitetsplatform.reports.charts import Chart, ChartLocale
+from kvalitetsplatform.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, chart_locale, translations
+from kvalitetsplatform.web.source import ReportSource
+
+HERE = Path(__file__).parent
+ASSETS = HERE / "assets" / "node_modules"
+# The browser libraries, served under /static/vendor/<name> from the npm packages setup.sh installs.
+VENDOR = {
+    "htmx.min.js": ASSETS / "htmx.org" / "dist" / "htmx.min.js",
+    "vega.min.js": ASSETS / "vega" / "build" / "vega.min.js",
+    "vega-lite.min.js": ASSETS / "vega-lite" / "build" / "vega-lite.min.js",
+    "vega-embed.min.js": ASSETS / "vega-embed" / "build" / "vega-embed.min.js",
+}
+OWN_STATIC = {"kp.css": HERE / "static" / "kp.css", "kp.js": HERE / "static" / "kp.js"}
+LANG_COOKIE = "kp_lang"
+
+
+class WebAuth(Protocol):
+    """Sign-in as the pages need it; the access layer's sessions, CSRF and launch tokens behind it."""
+
+    def principal(self, request: Request) -> Principal | None: ...
+
+    def display_name(self, request: Request) -> str: ...
+
+    def csrf_token(self, request: Request) -> str: ...
+
+    def csrf_ok(self, request: Request, token: str | None) -> bool: ...
+
+    def sign_in(self, request: Request, response: Response, username: str, password: str) -> str | None:
+        """Sets the session cookie on `response`; returns None, or the reason in the viewer's language."""
+
+    def sign_out(self, request: Request, response: Response) -> None: ...
+
+    def launch(self, request: Request, response: Response, token: str) -> tuple[Principal | None, str | None]:
+        """Signs in from a practice-system launch token; returns (principal, None) or (None, reason)."""
+
+
+def missing_assets() -> list[str]:
+    return [name for name, path in VENDOR.items() if not path.exists()]
+
+
+@lru_cache(maxsize=1)
+def environment() -> Environment:
+    env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]),
+                      extensions=["jinja2.ext.i18n"], trim_blocks=True, lstrip_blocks=True)
+    env.filters["json"] = lambda v: Markup(json.dumps(v, ensure_ascii=False).replace("</", "<\\/"))
+    return env
+
+
+@dataclass
+class Page:
+    """Everything a request needs to render: who, in which language, and the source to read through."""
+
+    request: Request
+    principal: Principal
+    source: ReportSource
+    auth: WebAuth
+    lang: str
+
+    @property
+    def loc(self) -> ChartLocale:
+        return chart_locale(self.lang)
+
+    def _(self, text: str) -> str:
+        return translations(self.lang).gettext(text)
+
+    def render(self, template: str, status_code: int = 200, **context: Any) -> HTMLResponse:
+        return render(self.request, template, self.lang, status_code=status_code, principal=self.principal,
+                      auth=self.auth, **context)
+
+
+def request_language(request: Request) -> str:
+    lang = request.cookies.get(LANG_COOKIE, DEFAULT_LANGUAGE)
+    return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+
+
+def render(request: Request, template: str, lang: str, status_code: int = 200, principal: Principal | None = None,
+           auth: WebAuth | None = None, **context: Any) -> HTMLResponse:
+    t = translations(lang)
+    loc = chart_locale(lang)
+    base = {
+        "request": request, "lang": lang, "_": t.gettext, "gettext": t.gettext, "ngettext": t.ngettext,
+        "loc": loc, "principal": principal, "path": request.url.path,
+        "csrf": auth.csrf_token(request) if auth and principal else "",
+        "display_name": auth.display_name(request) if auth and principal else "",
+        "fragment": request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true",
+    }
+    base.update(context)
+    html = environment().get_template(template).render(base)
+    return HTMLResponse(html, status_code=status_code,
+                        headers={"Cache-Control": "no-store", "Content-Language": lang, "Vary": "Cookie, HX-Request"})
+
+
+def chart_context(chart: Chart, csv_url: str | None) -> dict:
+    """What the chart macro needs: the spec (inline JSON), the text alternative, and the data download link."""
+    return {"id": chart.id, "title": chart.title, "spec": chart.spec, "description": chart.description,
+            "table": chart.table, "csv_url": csv_url, "columns": chart.columns, "rows": chart.rows}
+
+
+def csv_response(text: str, filename: str) -> Response:
+    return Response(text.encode("utf-8"), media_type="text/csv; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="{filename}"', "Cache-Control": "no-store"})
+
+
+def install(app: FastAPI, source: ReportSource, auth: WebAuth) -> None:
+    """Add the HTML pages and the static assets to `app`."""
+    from kvalitetsplatform.web import pages
+
+    app.state.kp_source = source
+    app.state.kp_auth = auth
+
+    @app.get("/static/vendor/{name}", include_in_schema=False)
+    def vendor_asset(name: str) -> Response:
+        path = VENDOR.get(name)
+        if path is None or not path.exists():
+            return Response("ikke fundet", status_code=404, media_type="text/plain; charset=utf-8")
+        return FileResponse(path, media_type="text/javascript",
+                            headers={"Cache-Control": "public, max-age=86400, immutable"})
+
+    @app.get("/static/{name}", include_in_schema=False)
+    def own_asset(name: str) -> Response:
+        path = OWN_STATIC.get(name)
+        if path is None:
+            return Response("ikke fundet", status_code=404, media_type="text/plain; charset=utf-8")
+        media = "text/css" if name.endswith(".css") else "text/javascript"
+        return FileResponse(path, media_type=media, headers={"Cache-Control": "public, max-age=300"})
+
+    app.include_router(pages.router)
+
+
+def today() -> date:
+    return date.today()

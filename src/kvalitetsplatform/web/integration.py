@@ -1,0 +1,224 @@
+"""The web's ReportSource answered by the access gate: the gate's rows turned into the shapes the pages arrange.
+
+Nothing here decides access: scope, grain, disclosure control, letters for peers and audit are the gate's. What is
+added is presentation (labels, the deciding fact in words) and a read-through cache of the gate's answers keyed by
+the principal's scope key and the results' version, so a page that asks for the same protected view twice (a tile
+and its sparkline) reads it once; entries are never shared between different scopes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Sequence
+from datetime import date
+from threading import Lock
+from time import monotonic
+
+from kvalitetsplatform.access.gate import AccessDenied, Gate
+from kvalitetsplatform.access.orgs import Organisation, load_organisation
+from kvalitetsplatform.access.principal import Principal
+from kvalitetsplatform.access.roles import Role
+from kvalitetsplatform.access.users import list_users
+from kvalitetsplatform.web.source import (ActiveUsers, DeliveryEntry, Figure, Identity, OrgRef, PackageEntry,
+                                          ReportEntry, UserEntry, WorkItem)
+
+STRUCTURE_SECONDS = 60.0  # org structure changes only with a sync; re-read at most once a minute
+
+
+class GateSource:
+    def __init__(self, gate: Gate, cache_size: int = 4096):
+        self.gate = gate
+        self._cache: OrderedDict = OrderedDict()
+        self._cache_size = cache_size
+        self._lock = Lock()
+        self._structure: tuple[float, Organisation] | None = None
+
+    # -- cache ----------------------------------------------------------------------------------------------------
+
+    def _cached(self, principal: Principal, key: tuple, compute):
+        full = (principal.scope_key, self.gate.store.version(), *key)
+        with self._lock:
+            if full in self._cache:
+                self._cache.move_to_end(full)
+                return self._cache[full]
+        value = compute()
+        with self._lock:
+            self._cache[full] = value
+            while len(self._cache) > self._cache_size:
+                self._cache.popitem(last=False)
+        return value
+
+    # -- results --------------------------------------------------------------------------------------------------
+
+    def periods(self, principal: Principal) -> list[date]:
+        catalogue = self.gate.catalogue
+        if catalogue is None or not catalogue.packages:
+            return []
+        first = catalogue.packages[0].indicators[0].id
+        return self._cached(principal, ("periods", first), lambda: list(self.gate.periods(principal, first)))
+
+    def _view(self, principal: Principal, indicator_id: str, day: date) -> list[dict]:
+        return self._cached(principal, ("view", indicator_id, day),
+                            lambda: self.gate.results(principal, indicator_id, ref_date=day, record=False))
+
+    def figures(self, principal: Principal, indicator_id: str, ref_dates: Sequence[date] | None = None,
+                level: str | None = None, code: str | None = None, strata: bool = False) -> list[Figure]:
+        days = list(ref_dates) if ref_dates is not None else self.periods(principal)
+        out = []
+        for day in days:
+            for r in self._view(principal, indicator_id, day):
+                if (level is not None and r["org_level"] != level) or (code is not None and r["org_id"] != code):
+                    continue
+                dim = r["stratum_dim"]
+                if (dim == "total") == strata:
+                    continue
+                out.append(_figure(r))
+        return out
+
+    def structure(self) -> Organisation:
+        now = monotonic()
+        if self._structure is None or now - self._structure[0] > STRUCTURE_SECONDS:
+            with self.gate.engine.connect() as conn:
+                self._structure = (now, load_organisation(conn))
+        return self._structure[1]
+
+    # -- patient level --------------------------------------------------------------------------------------------
+
+    def worklist(self, principal: Principal, ydernummer: str, indicator_id: str) -> list[WorkItem]:
+        try:
+            rows = self.gate.worklist(principal, indicator_id, ydernummer=ydernummer, status="missing")
+        except AccessDenied:
+            return []
+        return [WorkItem(int(r["patient_key"]), int(r["age"]), r["sex"], r["fact_date"], fact_words(r))
+                for r in rows]
+
+    def reveal(self, principal: Principal, ydernummer: str, patient_keys: list[int],
+               purpose: str) -> dict[int, Identity]:
+        rows = self.gate.identities(principal, patient_keys, purpose, ydernummer=ydernummer)
+        return {int(r["patient_key"]): Identity(r["cpr"], r["name"]) for r in rows}
+
+    def record_export(self, principal: Principal, ydernummer: str, indicator_id: str, rows: int,
+                      identified: bool) -> None:
+        self.gate.record_report_view(principal, f"worklist-export:{indicator_id}:{'cpr' if identified else 'pseudo'}"
+                                     f":{rows}", ydernummer=ydernummer)
+
+    def record_view(self, principal: Principal, page: str, ydernummer: str | None = None) -> None:
+        self.gate.record_report_view(principal, page, ydernummer=ydernummer)
+
+    # -- library and administration ---------------------------------------------------------------------------------
+
+    def library(self, principal: Principal) -> list[ReportEntry]:
+        """The interactive pages of every package the person's roles may open (static PDF reports join this list
+        when the report layer registers them)."""
+        packages = self.gate.packages(principal)
+        periods = self.periods(principal)
+        period = periods[-1] if periods else None
+        entries: list[ReportEntry] = []
+        for g in principal.grants:
+            for pk in packages:
+                for audience, url, title in _pages_for(g, pk):
+                    entries.append(ReportEntry(f"{url}", title, pk.id, pk.title.da, (audience,), period,
+                                               pk.version, "interactive", url, topic=pk.why.da))
+        unique = {e.id: e for e in entries}
+        return sorted(unique.values(), key=lambda e: (e.package_title, e.title))
+
+    def users(self, principal: Principal) -> list[UserEntry]:
+        if not principal.holds(Role.KIAP_ADMIN):
+            raise AccessDenied("Kun KiAP-administratorer kan se brugerne.")
+        return [UserEntry(u.username, u.display_name, u.disabled,
+                          tuple((g.role.value, g.scope_level, g.scope_code) for g in u.grants))
+                for u in list_users(self.gate.engine)]
+
+    def package_status(self, principal: Principal) -> list[PackageEntry]:
+        if not principal.holds(Role.KIAP_ADMIN):
+            raise AccessDenied("Kun KiAP-administratorer kan se pakkernes status.")
+        return _package_status()
+
+    def deliveries(self, principal: Principal) -> list[DeliveryEntry]:
+        if not principal.holds(Role.KIAP_ADMIN):
+            raise AccessDenied("Kun KiAP-administratorer kan se alle leverancer.")
+        return [DeliveryEntry(r["id"], r["ydernummer"], r.get("loaded_at"), r["status"], int(r.get("rows_loaded") or 0),
+                              int(r.get("rows_quarantined") or 0), r.get("quality") or {})
+                for r in self.gate.deliveries(principal)]
+
+    def active_users(self, principal: Principal) -> list[ActiveUsers]:
+        return [ActiveUsers(r["month"], r["role"], r["region_code"], r["active_users"])
+                for r in self.gate.active_users(principal)]
+
+
+def _figure(r: dict) -> Figure:
+    dim, stratum = r["stratum_dim"], r["stratum"]
+    return Figure(
+        indicator_id=r["indicator_id"], period=r["ref_date"], unit=OrgRef(r["org_level"], r["org_id"], r["org_name"]),
+        numerator=r["numerator"], denominator=r["denominator"], value=r["rate"], ci_low=r["ci_low"],
+        ci_high=r["ci_high"], percentile=r["percentile"], cluster_rank=r["cluster_rank"], target_met=r["target_met"],
+        age_band=stratum if dim == "age_band" else None, sex=stratum if dim == "sex" else None, own=bool(r["own"]))
+
+
+def fact_words(r: dict) -> str:
+    """The deciding fact as a clinician reads it: "HbA1c 64 mmol/mol", or that nothing was registered."""
+    if r.get("fact_date") is None and r.get("fact_value") is None and not r.get("fact_text"):
+        return "ingen registrering i perioden"
+    what = r.get("fact_code") or ""
+    if r.get("fact_value") is not None:
+        value = f"{r['fact_value']:g}".replace(".", ",")
+        return " ".join(x for x in (what, value, r.get("fact_unit") or "") if x)
+    return " ".join(x for x in (what, r.get("fact_text") or "") if x)
+
+
+def _pages_for(grant, package) -> list[tuple[str, str, str]]:
+    """The interactive pages a grant opens for a package: (audience, url, title)."""
+    title = package.title.da
+    code = grant.scope_code
+    first = package.indicators[0].id
+    if grant.role in (Role.GP, Role.PRACTICE_STAFF) and "practice" in package.audience:
+        return [("practice", f"/practice/{code}/indicator/{first}", f"{title} – praksis {code}")]
+    if grant.role == Role.CLUSTER_COORDINATOR and "cluster" in package.audience:
+        return [("cluster", f"/cluster/{code}?package={package.id}", f"{title} – klyngen")]
+    if grant.role == Role.REGIONAL_QUALITY_UNIT and "region" in package.audience:
+        return [("region", f"/overview/region/{code}?indicator={first}", f"{title} – regionen")]
+    if grant.role == Role.MUNICIPALITY and "municipality" in package.audience:
+        return [("municipality", f"/overview/municipality/{code}?indicator={first}", f"{title} – kommunen")]
+    if grant.role == Role.PUBLIC_VIEWER and package.indicators[0].kind != "mean":
+        return [("national", f"/overview/national/DK?indicator={first}", f"{title} – hele landet")]
+    return []
+
+
+_STATUS: dict[str, PackageEntry] = {}
+_STATUS_LOCK = Lock()
+
+
+def _package_status() -> list[PackageEntry]:
+    """Every shipped package with its validation result; its test patients are run once per process in the
+    background (a few seconds for all packages), and show as not yet run until then."""
+    from kvalitetsplatform.indicators import load_catalogue
+
+    catalogue = load_catalogue()
+    problems: dict[str, list[str]] = {}
+    for e in catalogue.errors:
+        problems.setdefault(str(e.file), []).append(str(e))
+    with _STATUS_LOCK:
+        done = dict(_STATUS)
+    return [done.get(pk.id) or PackageEntry(pk.id, pk.version, pk.title.da, len(pk.indicators),
+                                            not problems.get(pk.file), tuple(problems.get(pk.file, ())))
+            for pk in catalogue.packages]
+
+
+def run_package_tests_in_background() -> None:
+    import threading
+
+    def work() -> None:
+        from kvalitetsplatform.indicators import load_catalogue
+        from kvalitetsplatform.indicators.assurance import run_package
+
+        for pk in load_catalogue().packages:
+            try:
+                checks = run_package(pk)
+                passed, failed = sum(c.passed for c in checks), sum(not c.passed for c in checks)
+            except Exception:  # noqa: BLE001 - a broken test set is shown as failed, not a broken page
+                passed, failed = 0, len(pk.tests) or 1
+            with _STATUS_LOCK:
+                _STATUS[pk.id] = PackageEntry(pk.id, pk.version, pk.title.da, len(pk.indicators), True, (),
+                                              passed, failed)
+
+    threading.Thread(target=work, name="kp-package-tests", daemon=True).start()
