@@ -58,8 +58,9 @@ IMMIGRATE_PER_YEAR = 0.008
 SIKRINGSGRUPPE_2 = 0.015
 RESIDENCE_IN_PRACTICE_KOMMUNE = 0.85
 ECPR_SHARE = 0.003  # national replacement numbers (eCPR)
-# Annual mortality q(age) = exp(MORTALITY_A + MORTALITY_B * age): ≈ 0.25 % at 50, 4 % at 80, 10 % at 90.
-MORTALITY_A, MORTALITY_B = -10.7, 0.094
+# Annual mortality q(age) = exp(MORTALITY_A + MORTALITY_B * age) before the conditions' rate ratios
+# (MORTALITY_RR): ≈ 0.2 % at 50, 2.7 % at 80, 7 % at 90; with the conditions about 1 % of all die each year.
+MORTALITY_A, MORTALITY_B = -11.1, 0.094
 
 # --- practice latent traits [P] (domain.md §2.1: coding completeness 0.6–0.98) -------------------------------------
 CODING_COMPLETENESS = (0.60, 0.98)

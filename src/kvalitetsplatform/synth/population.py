@@ -486,4 +486,6 @@ def _listings(rng, w: World) -> None:
     # Contacts are normalised so the whole population averages CONTACTS_PER_YEAR (see clinical.contact_rate).
     from kvalitetsplatform.synth.clinical import contact_rate
     sample = rng.choice(n, min(n, 200_000), replace=False)
-    w.contact_norm = P.CONTACTS_PER_YEAR / float(np.mean(contact_rate(w, sample, (w.start + w.end) // 2)))
+    exposure = np.minimum(w.death[sample], w.end) - np.maximum(l_start[sample], w.start) + 1
+    w.contact_norm = P.CONTACTS_PER_YEAR / float(np.average(contact_rate(w, sample, (w.start + w.end) // 2),
+                                                            weights=np.maximum(exposure, 0)))
