@@ -17,7 +17,6 @@ from typer.testing import CliRunner
 from fhir_support import KEYS, import_fhir
 from kvalitetsplatform.cli.main import app
 from kvalitetsplatform.contract import TABLES
-from kvalitetsplatform.contract.delivery import read_manifest
 from kvalitetsplatform.fhir import to_delivery
 from kvalitetsplatform.fhir.delivery import to_table
 from kvalitetsplatform.fhir.writer import contract_to_fhir, to_bundle, write_bulk_export, write_ndjson
@@ -212,23 +211,40 @@ def warehouse(home: Path) -> dict[str, list]:
 
 
 def test_the_same_synthetic_population_as_fhir_and_as_parquet_gives_the_same_warehouse(tmp_path):
-    from kvalitetsplatform.synth.generator import Options, synthesise
-
-    synthesise(Options(out=tmp_path / "synth", patients=400, seed=11, workers=1))
-    deliveries = sorted(m.parent for m in (tmp_path / "synth").rglob("manifest.json"))
-    assert len(deliveries) >= 2
     runner = CliRunner()
-    for folder in deliveries:
-        manifest = read_manifest(folder)
-        result = runner.invoke(app, ["fhir", "export", str(folder), "--out",
-                                     str(tmp_path / "fhir" / manifest.ydernummer / manifest.delivery_id)])
+    for fmt in ("parquet", "fhir"):
+        result = runner.invoke(app, ["synth", "--out", str(tmp_path / fmt), "--patients", "400", "--seed", "11",
+                                     "--workers", "1", "--format", fmt, "--json"])
         assert result.exit_code == 0, result.output
-    for source, home in ((tmp_path / "synth", tmp_path / "home-parquet"), (tmp_path / "fhir", tmp_path / "home-fhir")):
-        result = runner.invoke(app, ["ingest", str(source), "--json"], env={"KP_HOME": str(home), **KEYS})
+    exports = sorted(m.parent for m in (tmp_path / "fhir").rglob("export-manifest.json"))
+    assert len(exports) >= 2 and not list((tmp_path / "fhir").rglob("*.parquet"))
+    for fmt in ("parquet", "fhir"):
+        result = runner.invoke(app, ["ingest", str(tmp_path / fmt), "--json"],
+                               env={"KP_HOME": str(tmp_path / f"home-{fmt}"), **KEYS})
         assert result.exit_code == 0, result.output
-        loaded = json.loads(result.stdout)
-        assert [r["status"] for r in loaded] == ["loaded"] * len(deliveries)
+        assert [r["status"] for r in json.loads(result.stdout)] == ["loaded"] * len(exports)
     parquet, fhir = warehouse(tmp_path / "home-parquet"), warehouse(tmp_path / "home-fhir")
     assert sum(len(v) for v in parquet.values()) > 10_000
     for name in parquet:
         assert fhir[name] == parquet[name], name
+
+
+def test_export_and_import_commands_on_a_csv_delivery(tmp_path):
+    from kvalitetsplatform.contract.delivery import write_delivery
+
+    write_delivery(tmp_path / "csv", delivery_id="012345-20251201T000000", ydernummer=YDER, vendor="XMO",
+                   extract_ts=T(2025, 12, 1), period_start=D(2025, 1, 1), period_end=D(2025, 11, 30),
+                   tables={n: to_table(n, rows) for n, rows in ONE_OF_EACH.items()}, fmt="csv")
+    runner = CliRunner()
+    result = runner.invoke(app, ["fhir", "export", str(tmp_path / "csv"), "--out", str(tmp_path / "fhir"), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["resources"] == len(contract_to_fhir(ONE_OF_EACH, YDER))
+    result = runner.invoke(app, ["fhir", "import", str(tmp_path / "fhir"), "--out", str(tmp_path / "back"),
+                                 "--uden-praksis-fra-lager", "--json"], env={"KP_HOME": str(tmp_path / "home")})
+    assert result.exit_code == 0, result.output
+    imported = json.loads(result.stdout)
+    assert (imported["delivery_id"], imported["report"]["issues"]) == ("012345-20251201T000000", [])
+    assert_same_tables(ONE_OF_EACH, tmp_path / "back")
+    result = runner.invoke(app, ["fhir", "import", str(tmp_path / "csv"), "--out", str(tmp_path / "x"), "--json"],
+                           env={"KP_HOME": str(tmp_path / "home")})
+    assert result.exit_code == 1 and "ikke en FHIR-ressource" in result.stdout
