@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+
 from kvalitetsplatform.contract import TABLES
 from kvalitetsplatform.synth.generator import default_end_date
 

@@ -6,11 +6,10 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
+from synth_support import DEMO_SEED
 
 from kvalitetsplatform.synth import parameters as P
 from kvalitetsplatform.synth.population import build_world
-from synth_support import DEMO_SEED
-
 from kvalitetsplatform.synth.text import IMPROVE
 
 
@@ -154,7 +153,7 @@ def test_practice_quality_shows_in_indicators_that_correlate(listed):
     q = np.array([quality[p] for p in practices])
     a = np.array([annual[p] for p in practices])
     f = np.array([foot[p] for p in practices])
-    rank = lambda x: np.argsort(np.argsort(x))  # noqa: E731
+    rank = lambda x: np.argsort(np.argsort(x))
     assert np.corrcoef(rank(q), rank(a))[0, 1] > 0.6
     assert np.corrcoef(rank(q), rank(f))[0, 1] > 0.5
     assert np.corrcoef(rank(a), rank(f))[0, 1] > 0.4

@@ -16,8 +16,16 @@ import pandas as pd
 import pyarrow as pa
 
 from kvalitetsplatform.synth import parameters as P
-from kvalitetsplatform.synth.catalogue import (ADMISSION_CAUSES, DRUGS, INFECTIONS, LABS, LDL_REDUCTION, REGIMENS,
-                                               STATIN_REGIMENS, SYMPTOMS)
+from kvalitetsplatform.synth.catalogue import (
+    ADMISSION_CAUSES,
+    DRUGS,
+    INFECTIONS,
+    LABS,
+    LDL_REDUCTION,
+    REGIMENS,
+    STATIN_REGIMENS,
+    SYMPTOMS,
+)
 from kvalitetsplatform.synth.population import LATENT, NEVER, World, coding_probability, day_number
 from kvalitetsplatform.terminology import code_system
 
@@ -62,7 +70,7 @@ class Cat:
         self.codes = np.asarray(codes, np.int32)
 
     @staticmethod
-    def of(value, n: int | None = None) -> "Cat":
+    def of(value, n: int | None = None) -> Cat:
         if isinstance(value, Cat):
             return value
         if value is None or isinstance(value, str):
@@ -77,7 +85,7 @@ class Cat:
     def __len__(self) -> int:
         return len(self.codes)
 
-    def __getitem__(self, sel) -> "Cat":
+    def __getitem__(self, sel) -> Cat:
         return Cat(self.categories, self.codes[sel])
 
     def __eq__(self, value):  # type: ignore[override]
@@ -96,7 +104,7 @@ class Cat:
         return pa.array(self.categories, pa.string()).take(pa.array(self.codes))
 
     @staticmethod
-    def concat(parts: list["Cat"]) -> "Cat":
+    def concat(parts: list[Cat]) -> Cat:
         categories: list = []
         index: dict = {}
         codes = []
@@ -289,7 +297,6 @@ class PracticeSynth:
     # --- diagnoses -----------------------------------------------------------------------------------------------
     def chronic_diagnoses(self) -> None:
         rng = self.rng
-        icpc = code_system("ICPC2DK")
         self.coded = {}
         for i, c in enumerate(P.CONDITIONS):
             present = self.has[c.key]
@@ -477,7 +484,6 @@ class PracticeSynth:
         other = np.flatnonzero(~inf & (chan != "email") & (rng.random(len(idx)) < 0.075 * self.coding))
         zipf = 1 / np.arange(1, len(SYMPTOMS) + 1) ** 0.7
         codes = Cat(SYMPTOMS, rng.choice(len(SYMPTOMS), len(other), p=zipf / zipf.sum()))
-        icpc = code_system("ICPC2DK")
         self.diagnoses.add(idx=idx[other], system="ICPC2DK", code=codes,
                            onset=np.where(rng.random(len(other)) < 0.5, day[other] - rng.integers(0, 30, len(other)),
                                           NEVER),
@@ -685,7 +691,7 @@ class PracticeSynth:
         male = self.male[idx]
         comparator = np.zeros(k, np.int32)  # None, "<", ">"
         text = np.zeros(k, np.int32)  # None, "hæmolyseret"
-        ln = lambda median, sd: median * np.exp(rng.normal(0, sd, k))  # noqa: E731
+        ln = lambda median, sd: median * np.exp(rng.normal(0, sd, k))
         if code == "NPU27300":
             v = self.hba1c(idx, day) + rng.normal(0, 2.5, k)
         elif code in ("NPU01568",):
@@ -961,7 +967,6 @@ class PracticeSynth:
         li = idx[letter]
         rec = discharged[letter] + rng.integers(1, 10, len(li))
         ok = rec <= self.b[li]
-        sks = code_system("SKS")
         codes = code[letter][ok]
         self.diagnoses.add(idx=li[ok], system="SKS", code=codes,
                            onset=day[letter][ok], day=rec[ok].astype(np.int32), source="discharge_letter",

@@ -29,8 +29,7 @@ from kvalitetsplatform.synth.catalogue import DRUGS, INFECTIONS
 from kvalitetsplatform.synth.clinical import Cat, PracticeCare, PracticeSynth, hashed_uniform
 from kvalitetsplatform.synth.identity import full_names
 from kvalitetsplatform.synth.population import EPOCH, NEVER, World, build_world, end_of_previous_month
-from kvalitetsplatform.synth.text import (ITEM_GROUP, TOPIC_ANNUAL, journal_notes,  # noqa: F401
-                                          survey_comments)
+from kvalitetsplatform.synth.text import TOPIC_ANNUAL, journal_notes, survey_comments
 from kvalitetsplatform.terminology import code_system
 
 SUMMARY_NAME = "synth.json"

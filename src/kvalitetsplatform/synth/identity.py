@@ -84,7 +84,7 @@ def name_lists() -> dict[str, tuple[list[str], np.ndarray]]:
     women, men = _lines("fornavne_kvinder.txt"), _lines("fornavne_maend.txt")
     surnames = [line.split(",") for line in _lines("efternavne.txt")]
     # Common first names are a little more common: a gentle Zipf weight by list position.
-    zipf = lambda k: 1 / np.arange(1, k + 1) ** 0.4  # noqa: E731
+    zipf = lambda k: 1 / np.arange(1, k + 1) ** 0.4
     return {
         "F": (women, zipf(len(women)) / zipf(len(women)).sum()),
         "M": (men, zipf(len(men)) / zipf(len(men)).sum()),

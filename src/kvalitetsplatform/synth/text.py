@@ -186,7 +186,7 @@ def journal_notes(rng: np.random.Generator, topic: np.ndarray, speech: np.ndarra
     # Infections: complaint, finding, diagnosis, the drug and its dose.
     codes = list(INFECTION_TEXT)
     k = np.array([codes.index(c) if c in INFECTION_TEXT else 0 for c in infection])
-    col = lambda j: pa.array([INFECTION_TEXT[c][j] for c in codes]).take(pa.array(k))  # noqa: E731
+    col = lambda j: pa.array([INFECTION_TEXT[c][j] for c in codes]).take(pa.array(k))
     has_drug = drug_name != ""
     dose_m = rng.random(n) >= MANUAL_DROPS_DOSE
     dose_s = rng.random(n) >= SPEECH_DROPS_DOSE
