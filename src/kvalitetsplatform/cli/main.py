@@ -50,3 +50,4 @@ from kvalitetsplatform.cli import fhir as _fhir  # noqa: E402,F401
 from kvalitetsplatform.cli import ingest as _ingest  # noqa: E402,F401
 from kvalitetsplatform.cli import packages as _packages  # noqa: E402,F401
 from kvalitetsplatform.cli import synth as _synth  # noqa: E402,F401
+from kvalitetsplatform.cli import compute as _compute  # noqa: E402,F401

@@ -1,0 +1,401 @@
+"""`kp compute`: every package's indicators for every monthly reference date, org level and stratum.
+
+A run decides per package what to (re)compute, then for each piece of work evaluates the package with the engine
+and replaces the affected cells, rebuilds the results of the affected dates from all cells, and refreshes the
+worklist flags of the newest date:
+
+- *full*: a package never computed, or whose definition (or a codelist) changed, or `--full`: every date.
+- *new dates*: dates in the window not computed before (a new month): every practice.
+- *new deliveries*: a delivery loaded (or replaced) since the last run touches the dates on or after its
+  `period_start` (facts only reach forward: a window ends on its reference date), for its practice and for every
+  practice that shares patients with it in that time (a patient who moved carries their facts along). Only those
+  practices' cells are recomputed; the cluster, region, municipality and national figures of those dates are
+  added up again from the cells, which is cheap.
+
+Every run is recorded in `compute_run` with the package versions, codelists and deliveries it used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Callable
+
+import ibis
+import pyarrow as pa
+
+from kvalitetsplatform.compute import aggregate
+from kvalitetsplatform.compute.periods import month_ends, previous_month_end
+from kvalitetsplatform.compute.store import ARROW_TYPES, TABLES, WAREHOUSE_CATALOG, Store, open_for_compute
+from kvalitetsplatform.indicators import load_catalogue
+from kvalitetsplatform.indicators import model as m
+from kvalitetsplatform.indicators.engine import Evaluation, Warehouse
+from kvalitetsplatform.settings import Settings
+
+# Above this share of all practices an incremental piece is done for every practice (simpler, not slower).
+PARTIAL_LIMIT = 0.5
+
+
+class ComputeError(RuntimeError):
+    """Nothing to compute from, or a bad argument; the message is for the user (Danish)."""
+
+
+@dataclass
+class Work:
+    """What one package needs this run."""
+
+    package: m.Package
+    fingerprint: str
+    full_dates: list[date] = field(default_factory=list)
+    partial_dates: list[date] = field(default_factory=list)
+    practices: list[str] = field(default_factory=list)
+    reason: str = ""
+
+    @property
+    def dates(self) -> list[date]:
+        return sorted(set(self.full_dates) | set(self.partial_dates))
+
+    def as_dict(self) -> dict:
+        return {"reason": self.reason, "full_dates": [d.isoformat() for d in self.full_dates],
+                "partial_dates": [d.isoformat() for d in self.partial_dates], "practices": len(self.practices)}
+
+
+@dataclass
+class RunReport:
+    run_id: int
+    mode: str
+    ref_dates: list[date]
+    packages: dict[str, dict]
+    new_deliveries: list[str]
+    seconds: float = 0.0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {"run_id": self.run_id, "mode": self.mode, "first_date": self.ref_dates[0].isoformat(),
+                "last_date": self.ref_dates[-1].isoformat(), "periods": len(self.ref_dates),
+                "packages": self.packages, "new_deliveries": self.new_deliveries, "seconds": round(self.seconds, 2),
+                "timings": {k: round(v, 2) for k, v in self.timings.items()}}
+
+
+Progress = Callable[[str, int, int], None]  # (what, done, total)
+
+
+def fingerprint(package: m.Package) -> str:
+    """Changes whenever the package's version or any definition or codelist in it changes."""
+    text = repr((package.id, package.version, package.indicators))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+
+
+def codelist_refs(package: m.Package) -> list[str]:
+    return sorted({c.ref for c in package.codelists.values()})
+
+
+def _jdump(data: object) -> str:
+    return json.dumps(data, ensure_ascii=False, default=str, sort_keys=True)
+
+
+def compute(settings: Settings, package_ids: list[str] | None = None, periods: int = 36, end: date | None = None,
+            full: bool = False, progress: Progress | None = None) -> RunReport:
+    """Compute (or bring up to date) the results; see the module docstring."""
+    catalogue = load_catalogue()
+    if catalogue.errors:
+        first = catalogue.errors[0]
+        raise ComputeError(f"pakkerne har fejl ({len(catalogue.errors)}), fx {first.file} linje {first.line}: "
+                           f"{first.message}. Kør `kp packages validate`.")
+    packages = catalogue.packages
+    if package_ids:
+        unknown = sorted(set(package_ids) - {p.id for p in packages})
+        if unknown:
+            raise ComputeError(f"ukendt pakke: {', '.join(unknown)}; kendte: {', '.join(p.id for p in packages)}")
+        packages = [p for p in packages if p.id in package_ids]
+    store = open_for_compute(settings)
+    try:
+        return _Run(store, packages, periods, end, full, progress).run()
+    finally:
+        store.close()
+
+
+class _Run:
+    def __init__(self, store: Store, packages: list[m.Package], periods: int, end: date | None, full: bool,
+                 progress: Progress | None):
+        self.store = store
+        self.con = store.con
+        self.wh = Warehouse(self.con, f"{WAREHOUSE_CATALOG}.main")
+        self.packages = packages
+        self.full = full
+        self.progress = progress or (lambda what, done, total: None)
+        self.timings: dict[str, float] = {}
+        deliveries = self.wh.table("delivery")
+        self.deliveries = deliveries.filter(deliveries.status == "loaded").select(
+            "id", "ydernummer", "period_start", "period_end").to_pyarrow().to_pylist()
+        if not self.deliveries:
+            raise ComputeError("der er ingen indlæste leverancer i datavarehuset; kør `kp ingest` først")
+        if end is None:
+            end = previous_month_end(max(d["period_end"] for d in self.deliveries))
+        self.ref_dates = month_ends(end, periods)
+
+    def _time(self, name: str, started: float) -> None:
+        self.timings[name] = self.timings.get(name, 0.0) + time.perf_counter() - started
+
+    # --- planning ------------------------------------------------------------------------------------------------
+
+    def _previous_run(self) -> dict | None:
+        rows = self.store.execute("SELECT run_id, deliveries FROM compute_run WHERE status = 'done' "
+                                  "ORDER BY run_id DESC LIMIT 1")
+        return {"run_id": rows[0][0], "deliveries": json.loads(rows[0][1])} if rows else None
+
+    def _changed_deliveries(self, previous: dict | None) -> list[dict]:
+        """Deliveries loaded since the previous run, and those it used that have since been replaced."""
+        if previous is None:
+            return []
+        before = set(previous["deliveries"])
+        now = {d["id"] for d in self.deliveries}
+        gone = sorted(before - now)
+        changed = [d for d in self.deliveries if d["id"] not in before]
+        if gone:
+            t = self.wh.table("delivery")
+            changed += t.filter(t.id.isin(gone)).select("id", "ydernummer", "period_start",
+                                                        "period_end").to_pyarrow().to_pylist()
+        return changed
+
+    def _touched_practices(self, changed: list[dict], since: date) -> list[str]:
+        """The delivering practices and every practice that shares a patient with them on or after `since`."""
+        own = sorted({d["ydernummer"] for d in changed})
+        listing = self.wh.table("listing")
+        current = (listing.list_end.isnull() | (listing.list_end >= since))
+        theirs = listing.filter(listing.ydernummer.isin(own), current).select("patient_key")
+        shared = listing.filter(current).semi_join(theirs, "patient_key").select("ydernummer").distinct()
+        return sorted(set(own) | set(shared.to_pyarrow().column("ydernummer").to_pylist()))
+
+    def plan(self) -> tuple[list[Work], list[dict]]:
+        previous = None if self.full else self._previous_run()
+        changed = self._changed_deliveries(previous)
+        computed: dict[str, dict[date, str]] = {}
+        for package, ref_date, print_ in self.store.execute("SELECT package, ref_date, fingerprint FROM computed"):
+            computed.setdefault(package, {})[ref_date] = print_
+        n_practices = self.store.execute(f"SELECT count(DISTINCT ydernummer) FROM {WAREHOUSE_CATALOG}.main."
+                                         "practice_period")[0][0]
+        since = min((d["period_start"] for d in changed), default=None)
+        touched = self._touched_practices(changed, since) if changed else []
+        works = []
+        for package in self.packages:
+            print_ = fingerprint(package)
+            done = computed.get(package.id, {})
+            work = Work(package, print_)
+            if self.full or previous is None:
+                work.full_dates, work.reason = list(self.ref_dates), "fuld beregning"
+            elif any(done.get(d) not in (None, print_) for d in self.ref_dates):
+                work.full_dates, work.reason = list(self.ref_dates), "definitionen er ændret"
+            else:
+                work.full_dates = [d for d in self.ref_dates if d not in done]
+                partial = [d for d in self.ref_dates if d in done and since is not None and d >= since]
+                if partial and len(touched) > PARTIAL_LIMIT * n_practices:
+                    work.full_dates = sorted(set(work.full_dates) | set(partial))
+                elif partial:
+                    work.partial_dates, work.practices = partial, touched
+                reasons = []
+                if work.full_dates:
+                    reasons.append(f"{len(work.full_dates)} nye perioder")
+                if work.partial_dates:
+                    reasons.append(f"nye leverancer: {len(work.practices)} praksis(er) × "
+                                   f"{len(work.partial_dates)} perioder")
+                work.reason = ", ".join(reasons) or "uændret"
+            works.append(work)
+        return works, changed
+
+    # --- running -------------------------------------------------------------------------------------------------
+
+    def run(self) -> RunReport:
+        started = time.perf_counter()
+        works, changed = self.plan()
+        mode = ("full" if self.full or all(w.full_dates == self.ref_dates for w in works)
+                else "incremental" if any(w.dates for w in works) else "unchanged")
+        run_id = (self.store.execute("SELECT coalesce(max(run_id), 0) + 1 FROM compute_run")[0][0])
+        self.store.execute(
+            "INSERT INTO compute_run (run_id, started_at, status, mode, end_date, periods, ref_dates, packages, "
+            "codelists, deliveries, new_deliveries, recomputed) VALUES (?, ?, 'running', ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [run_id, datetime.now(), mode, self.ref_dates[-1], len(self.ref_dates),
+             _jdump(self.ref_dates), _jdump({w.package.id: w.package.version for w in works}),
+             _jdump({w.package.id: codelist_refs(w.package) for w in works}),
+             _jdump(sorted(d["id"] for d in self.deliveries)), _jdump(sorted(d["id"] for d in changed)),
+             _jdump({w.package.id: w.as_dict() for w in works})])
+        report = RunReport(run_id, mode, self.ref_dates, {w.package.id: w.as_dict() for w in works},
+                           sorted(d["id"] for d in changed))
+        try:
+            t = time.perf_counter()
+            self._membership()
+            self._time("membership", t)
+            total = sum(len(w.package.indicators) for w in works if w.dates)
+            done = 0
+            for work in works:
+                if not work.dates:
+                    continue
+                self._package(work, run_id)
+                done += len(work.package.indicators)
+                self.progress(work.package.id, done, total)
+            self._forget_old_dates()
+            report.seconds = time.perf_counter() - started
+            report.timings = self.timings
+            self.store.execute("UPDATE compute_run SET status = 'done', finished_at = ?, seconds = ? WHERE run_id = ?",
+                               [datetime.now(), report.seconds, run_id])
+            self.store.execute("CHECKPOINT")
+        except BaseException as e:
+            self.store.execute("UPDATE compute_run SET status = 'failed', finished_at = ?, error = ? WHERE run_id = ?",
+                               [datetime.now(), f"{type(e).__name__}: {e}"[:2000], run_id])
+            raise
+        return report
+
+    def _membership(self) -> None:
+        """Each practice's cluster and region on each reference date (the period covering the date; before a
+        practice's first period its first, after its last its last)."""
+        periods = self.wh.table("practice_period")
+        dates = ibis.memtable({"ref_date": self.ref_dates})
+        p = periods.cross_join(dates)
+        covers = (p.valid_from <= p.ref_date) & (p.valid_to.isnull() | (p.valid_to >= p.ref_date))
+        distance = covers.ifelse(0, (p.valid_from > p.ref_date).ifelse(
+            p.valid_from.delta(p.ref_date, unit="day"), p.ref_date.delta(p.valid_to, unit="day")))
+        best = ibis.row_number().over(group_by=[p.ydernummer, p.ref_date],
+                                      order_by=[distance, ibis.desc(p.valid_from)])
+        chosen = p.mutate(_best=best).filter(lambda t: t._best == 0)
+        rows = chosen.select("ref_date", "ydernummer", "cluster_id", "region_code",
+                             practice_kommune_code=chosen.kommune_code)
+        self.store.execute("BEGIN TRANSACTION")
+        try:
+            self.store.execute("DELETE FROM practice_membership")
+            self.con.insert("practice_membership", rows)
+            self.store.execute("COMMIT")
+        except BaseException:
+            self.store.execute("ROLLBACK")
+            raise
+
+    def _indicator_rows(self, work: Work, run_id: int) -> ibis.Table:
+        rows = []
+        for ind in work.package.indicators:
+            measure = ind.measure
+            std = ind.standard
+            rows.append({
+                "package": work.package.id, "package_version": work.package.version, "indicator": ind.id,
+                "kind": ind.kind, "measure": type(measure).__name__, "direction": ind.direction,
+                "direction_sign": 1 if ind.direction == "lower_is_better" else -1,
+                "standard_op": std.op if std else None, "standard_value": std.value if std else None,
+                "standard_source": std.source if std else None,
+                "per": measure.per if isinstance(measure, m.EventRate) else None,
+                "per_year": measure.per_year if isinstance(measure, m.EventRate) else None,
+                "title_da": ind.title.da, "title_en": ind.title.en, "codelists": _jdump(codelist_refs(work.package)),
+                "fingerprint": work.fingerprint, "run_id": run_id})
+        schema = pa.schema([(c, ARROW_TYPES[t]) for c, t in TABLES["indicator"]])
+        return ibis.memtable(pa.Table.from_pylist(rows, schema=schema))
+
+    def _package(self, work: Work, run_id: int) -> None:
+        package = work.package
+        staged_cells = []
+        t = time.perf_counter()
+        pieces = []
+        if work.full_dates:
+            pieces.append((work.full_dates, None))
+        if work.partial_dates:
+            pieces.append((work.partial_dates, work.practices))
+        for dates, practices in pieces:
+            tables = []
+            with Evaluation(self.wh, dates, package.indicators, practices=practices) as ev:
+                for ind in package.indicators:
+                    cells = ev.cells(ind).mutate(package=ibis.literal(package.id), indicator=ibis.literal(ind.id),
+                                                 run_id=ibis.literal(run_id, "int64"))
+                    name = f"kp_stage_cell_{len(staged_cells)}_{len(tables)}"
+                    self.con.create_table(name, cells.select(*_columns("cell")), temp=True, overwrite=True)
+                    tables.append(name)
+            staged_cells.append((dates, practices, tables))
+        self._time("cells", t)
+        t = time.perf_counter()
+        latest = self.ref_dates[-1]
+        flags = None
+        if latest in work.dates:
+            practices = work.practices if latest not in work.full_dates else None
+            staged = []
+            with Evaluation(self.wh, [latest], package.indicators, practices=practices) as ev:
+                for ind in package.indicators:
+                    if isinstance(ind.measure, m.SurveyMean):
+                        continue
+                    events_only = isinstance(ind.measure, (m.EventRate, m.EventProportion))
+                    f = ev.patients(ind, events_only=events_only)
+                    f = f.mutate(package=ibis.literal(package.id), indicator=ibis.literal(ind.id),
+                                 run_id=ibis.literal(run_id, "int64"))
+                    staged.append(f.select(*_columns("patient_flag")))
+                if staged:
+                    self.con.create_table("kp_stage_flags", ibis.union(*staged), temp=True, overwrite=True)
+                    flags = (practices, "kp_stage_flags")
+        self._time("flags", t)
+        t = time.perf_counter()
+        raw = self.store
+        raw.execute("BEGIN TRANSACTION")
+        try:
+            for dates, practices, tables in staged_cells:
+                where, params = _where(package.id, dates, practices)
+                raw.execute(f"DELETE FROM cell WHERE {where}", params)
+                for name in tables:
+                    raw.execute(f"INSERT INTO cell SELECT * FROM {name}")
+            if flags is not None:
+                practices, name = flags
+                if practices is None:
+                    raw.execute("DELETE FROM patient_flag WHERE package = ?", [package.id])
+                else:
+                    raw.execute("DELETE FROM patient_flag WHERE package = ? AND (ref_date <> ? OR ydernummer IN ("
+                                + ",".join("?" * len(practices)) + "))", [package.id, latest, *practices])
+                raw.execute(f"INSERT INTO patient_flag SELECT * FROM {name}")
+            raw.execute("DELETE FROM indicator WHERE package = ?", [package.id])
+            self.con.insert("indicator", self._indicator_rows(work, run_id))
+            dates = work.dates
+            raw.execute("DELETE FROM computed WHERE package = ? AND ref_date IN (" + ",".join("?" * len(dates)) + ")",
+                        [package.id, *dates])
+            raw.execute("INSERT INTO computed SELECT ?, unnest(?::DATE[]), ?, ?",
+                        [package.id, dates, work.fingerprint, run_id])
+            self._results(package, dates, run_id)
+            raw.execute("COMMIT")
+        except BaseException:
+            raw.execute("ROLLBACK")
+            raise
+        finally:
+            for _, _, tables in staged_cells:
+                for name in tables:
+                    raw.execute(f"DROP TABLE IF EXISTS temp.main.{name}")
+            if flags is not None:
+                raw.execute(f"DROP TABLE IF EXISTS temp.main.{flags[1]}")
+        self._time("results", t)
+
+    def _results(self, package: m.Package, dates: list[date], run_id: int) -> None:
+        cells = self.con.table("cell")
+        cells = cells.filter(cells.package == package.id, cells.ref_date.isin(dates))
+        membership = self.con.table("practice_membership")
+        membership = membership.filter(membership.ref_date.isin(dates))
+        indicators = self.con.table("indicator")
+        indicators = indicators.filter(indicators.package == package.id)
+        listing = self.wh.table("listing")
+        kommuner = listing.select("kommune_code").distinct()
+        date_table = ibis.memtable({"ref_date": dates})
+        rows = aggregate.results(cells, membership, indicators, kommuner, date_table, run_id)
+        self.store.execute("DELETE FROM result WHERE package = ? AND ref_date IN (" + ",".join("?" * len(dates)) + ")",
+                           [package.id, *dates])
+        self.con.insert("result", rows.select(*_columns("result")))
+
+    def _forget_old_dates(self) -> None:
+        """Results for reference dates outside this run's window are dropped (the window moves month by month)."""
+        keep = ",".join(f"DATE '{d.isoformat()}'" for d in self.ref_dates)
+        ids = ",".join(f"'{p.id}'" for p in self.packages)
+        for table in ("cell", "result", "computed"):
+            self.store.execute(f"DELETE FROM {table} WHERE package IN ({ids}) AND ref_date NOT IN ({keep})")
+
+
+def _columns(name: str) -> list[str]:
+    return [c for c, _ in TABLES[name]]
+
+
+def _where(package: str, dates: list[date], practices: list[str] | None) -> tuple[str, list]:
+    where = "package = ? AND ref_date IN (" + ",".join("?" * len(dates)) + ")"
+    params: list = [package, *dates]
+    if practices is not None:
+        where += " AND ydernummer IN (" + ",".join("?" * len(practices)) + ")"
+        params += practices
+    return where, params
