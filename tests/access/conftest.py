@@ -1,1 +1,1 @@
-from kvalitetsplatform.access.testing import appdb_engine, appdb_url  # noqa: F401
+from kvalitetsplatform.access.testing import appdb_engine, appdb_url, world_warehouse  # noqa: F401

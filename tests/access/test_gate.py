@@ -12,12 +12,12 @@ from kvalitetsplatform.access.orgs import replace_organisation, set_peer_display
 from kvalitetsplatform.access.principal import load_principal
 from kvalitetsplatform.access.results import ResultStore
 from kvalitetsplatform.access.testing import (
-    WORLD_COUNTS, WORLD_INDICATOR, build_world_warehouse, world_organisation, world_patient_key,
+    WORLD_COUNTS, WORLD_INDICATOR, WORLD_VAULT_KEY, world_organisation, world_patient_key,
 )
 from kvalitetsplatform.warehouse.vault import VaultCipher
 
 DEC, JUN = date(2025, 12, 31), date(2025, 6, 30)
-VAULT_KEY = b"v" * 32
+VAULT_KEY = WORLD_VAULT_KEY.encode()
 GRANTS = {
     "gp1": [("gp", "000001")], "staff2": [("practice_staff", "000002")], "coord": [("cluster_coordinator", "K1")],
     "region": [("regional_quality_unit", "1082")], "kommune": [("municipality", "751")],
@@ -46,9 +46,8 @@ class _Identity:
 
 
 @pytest.fixture
-def world(appdb_engine, tmp_path):
-    path = tmp_path / "warehouse.duckdb"
-    build_world_warehouse(path, VAULT_KEY)
+def world(appdb_engine, world_warehouse):
+    path = world_warehouse
     replace_organisation(appdb_engine, *world_organisation())
     audit = AuditLog(appdb_engine, b"a" * 32)
     ids = {}

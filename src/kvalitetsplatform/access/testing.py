@@ -157,7 +157,7 @@ def world_patient_key(practice_index: int, j: int) -> int:
 def build_world_warehouse(path, vault_key: bytes) -> None:
     """A DuckDB file with `result`, `patient_flag`, `identity_vault` and `delivery` tables shaped as compute and
     ingestion leave them."""
-    import ibis
+    import duckdb
     import pyarrow as pa
 
     from kvalitetsplatform.warehouse.vault import VaultCipher
@@ -177,8 +177,20 @@ def build_world_warehouse(path, vault_key: bytes) -> None:
                        period_start=date(2025, 12, 1), period_end=date(2025, 12, 31), status="loaded",
                        loaded_at=datetime(2026, 1, 1, 2), rows_loaded=1000 + i, rows_quarantined=i)
                   for i, y in enumerate(WORLD_PRACTICES)]
-    con = ibis.duckdb.connect(str(path))
+    con = duckdb.connect(str(path))
     for name, rows in (("result", results), ("patient_flag", flags), ("identity_vault", vault),
                        ("delivery", deliveries)):
-        con.create_table(name, ibis.memtable(pa.Table.from_pylist(rows)), overwrite=True)
-    con.disconnect()
+        data = pa.Table.from_pylist(rows)  # noqa: F841 - read by DuckDB's replacement scan below
+        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM data")
+    con.close()
+
+
+WORLD_VAULT_KEY = "world-vault-key-for-tests-only-0123456789abcdef"
+
+
+@pytest.fixture(scope="session")
+def world_warehouse(tmp_path_factory):
+    """The results-shaped warehouse, built once per test session (read-only for the tests)."""
+    path = tmp_path_factory.mktemp("world") / "warehouse.duckdb"
+    build_world_warehouse(path, WORLD_VAULT_KEY.encode())
+    return path
