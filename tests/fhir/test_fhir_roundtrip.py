@@ -4,7 +4,7 @@ the same warehouse."""
 from __future__ import annotations
 
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from pathlib import Path
 
 import duckdb
@@ -16,7 +16,6 @@ from typer.testing import CliRunner
 
 from fhir_support import KEYS, import_fhir
 from kvalitetsplatform.cli.main import app
-from kvalitetsplatform.contract import TABLES
 from kvalitetsplatform.fhir import to_delivery
 from kvalitetsplatform.fhir.delivery import to_table
 from kvalitetsplatform.fhir.writer import contract_to_fhir, to_bundle, write_bulk_export, write_ndjson
