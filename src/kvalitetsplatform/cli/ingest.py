@@ -61,6 +61,7 @@ def ingest_command(
     paths: list[Path] = typer.Argument(..., help="Leverancemapper, eller mapper med leverancer (søges rekursivt); "
                                                  "FHIR-filer (.json, .ndjson) konverteres først (kp fhir import)."),
     as_json: bool = typer.Option(False, "--json", help="Skriv resultatet som JSON."),
+    workers: int = typer.Option(2, help="Antal praksis, der indlæses side om side."),
 ) -> None:
     """Validate and load deliveries into the warehouse: bad rows are quarantined with a reason, CPR is
     pseudonymised, and each delivery loads in one transaction (all or nothing). Re-running a delivery changes
@@ -75,7 +76,7 @@ def ingest_command(
         paths = prepare_for_ingest(paths, cfg)  # FHIR files become ordinary deliveries first
         with Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
                       TimeElapsedColumn(), console=console, transient=True, disable=as_json) as progress:
-            results = ingest(paths, cfg, _RichReporter(progress))
+            results = ingest(paths, cfg, _RichReporter(progress), workers=workers)
     except (FileNotFoundError, WarehouseError, FhirImportError) as e:
         console.print(f"[red]Fejl:[/red] {e}")
         raise typer.Exit(2) from None

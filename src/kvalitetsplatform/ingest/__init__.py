@@ -7,12 +7,14 @@ its own transaction; see `loader` for the order of work, `files` for whole-file 
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from kvalitetsplatform.contract import MANIFEST_NAME
 from kvalitetsplatform.contract.delivery import ContractError, read_manifest
-from kvalitetsplatform.ingest.loader import IngestResult, Loader
+from kvalitetsplatform.ingest.loader import IngestResult, Loader, VaultClaims
 from kvalitetsplatform.settings import Settings
 from kvalitetsplatform.warehouse import open_for_loading
 
@@ -31,6 +33,13 @@ class Reporter:
     def done(self, result: IngestResult) -> None: ...
 
 
+def _manifest_or_none(folder: Path):
+    try:
+        return read_manifest(folder)
+    except ContractError:
+        return None
+
+
 def find_deliveries(paths: Iterable[Path]) -> list[Path]:
     """Delivery folders under the given paths, oldest extract first (so a correction follows what it corrects)."""
     found: set[Path] = set()
@@ -44,29 +53,66 @@ def find_deliveries(paths: Iterable[Path]) -> list[Path]:
             found.update(m.parent for m in path.rglob(MANIFEST_NAME))
 
     def order(folder: Path):
-        try:
-            return (0, read_manifest(folder).extract_ts.isoformat(), str(folder))
-        except ContractError:
-            return (1, "", str(folder))
+        manifest = _manifest_or_none(folder)
+        return (0, manifest.extract_ts.isoformat(), str(folder)) if manifest else (1, "", str(folder))
 
     return sorted(found, key=order)
 
 
-def ingest(paths: Iterable[Path], settings: Settings, reporter: Reporter | None = None) -> list[IngestResult]:
-    from kvalitetsplatform.fhir.inputs import prepare_for_ingest
+def _shares(folders: list[Path], workers: int) -> list[list[Path]]:
+    """Split deliveries between workers: all of one practice's go to the same worker, in order (they depend on
+    each other), and the work (bytes to read) is spread evenly."""
+    practices: dict[str, list[Path]] = {}
+    for folder in folders:
+        manifest = _manifest_or_none(folder)
+        practices.setdefault(manifest.ydernummer if manifest else str(folder), []).append(folder)
 
+    def size(group: list[Path]) -> int:
+        return sum(f.stat().st_size for folder in group for f in folder.iterdir() if f.is_file())
+
+    shares: list[list[Path]] = [[] for _ in range(workers)]
+    load = [0] * workers
+    for group in sorted(practices.values(), key=size, reverse=True):
+        i = load.index(min(load))
+        shares[i] += group
+        load[i] += size(group)
+    return shares
+
+
+def ingest(paths: Iterable[Path], settings: Settings, reporter: Reporter | None = None,
+           workers: int = 2) -> list[IngestResult]:
+    """Load every delivery under `paths`, each in its own transaction; `workers` practices load side by side."""
     reporter = reporter or Reporter()
-    folders = find_deliveries(prepare_for_ingest(paths, settings))  # FHIR files become ordinary deliveries first
+    folders = find_deliveries(paths)
     reporter.start(len(folders))
-    results = []
+    results: dict[Path, IngestResult] = {}
+    lock = threading.Lock()
+    claims = VaultClaims()
     con = open_for_loading(settings)
+
+    def work(share: list[Path]) -> None:
+        cursor = con.cursor()
+        try:
+            loader = Loader(cursor, settings, claims)
+            for folder in share:
+                with lock:
+                    reporter.delivery(folder)
+                result = loader.load(folder, reporter.step)
+                with lock:
+                    results[folder] = result
+                    reporter.done(result)
+        finally:
+            cursor.close()
+
     try:
-        loader = Loader(con, settings)
-        for folder in folders:
-            reporter.delivery(folder)
-            result = loader.load(folder, reporter.step)
-            reporter.done(result)
-            results.append(result)
+        shares = [s for s in _shares(folders, max(1, workers)) if s]
+        if len(shares) <= 1:
+            for share in shares:
+                work(share)
+        else:
+            with ThreadPoolExecutor(max_workers=len(shares)) as pool:
+                for future in [pool.submit(work, share) for share in shares]:
+                    future.result()
     finally:
         con.close()
-    return results
+    return [results[folder] for folder in folders]

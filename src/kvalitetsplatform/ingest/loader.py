@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import json
 import os
+import threading
 import time
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -67,12 +69,41 @@ def _da(d) -> str:
     return d.strftime("%d.%m.%Y")
 
 
+class VaultClaims:
+    """Loads side by side must not both add the same person to the vault (a patient who moved between two
+    practices loading at the same time): each claims the patients it will add, and waits while another load that
+    has not yet committed holds any of them. After the wait the person is in the vault and no longer new."""
+
+    def __init__(self) -> None:
+        self._changed = threading.Condition()
+        self._held: dict[int, set[int]] = {}
+
+    @contextmanager
+    def claim(self, con: duckdb.DuckDBPyConnection):
+        me = id(con)
+        with self._changed:
+            while True:
+                new = {k for (k,) in con.execute("SELECT patient_key FROM _pmap ANTI JOIN identity_vault "
+                                                 "USING (patient_key)").fetchall()}
+                if not any(new & held for owner, held in self._held.items() if owner != me):
+                    self._held[me] = new
+                    break
+                self._changed.wait()
+        try:
+            yield
+        finally:
+            with self._changed:
+                self._held.pop(me, None)
+                self._changed.notify_all()
+
+
 class Loader:
     """Loads deliveries through one read-write connection (DuckDB allows one writing process at a time)."""
 
-    def __init__(self, con: duckdb.DuckDBPyConnection, settings: Settings):
+    def __init__(self, con: duckdb.DuckDBPyConnection, settings: Settings, claims: VaultClaims | None = None):
         self.con = con
         self.settings = settings
+        self.claims = claims or VaultClaims()
         self.pseudonymiser = Pseudonymiser(settings.pseudonym_key)
         self.cipher = VaultCipher(settings.vault_key)
         cpr_sql.install(con)
@@ -97,7 +128,7 @@ class Loader:
                 return result
             say("kontrollerer filer")
             files = check_files(folder, manifest)
-            self._load_in_transaction(folder, manifest, files, replaces, result, say)
+            self._check_and_load(folder, manifest, files, replaces, result, say)
         except (ContractError, WarehouseError) as e:
             result.status, result.error, result.counts = "rejected", str(e), {}
             if getattr(e, "record", True):
@@ -165,29 +196,37 @@ class Loader:
 
     # ---- the transaction ----------------------------------------------------------------------------------------
 
-    def _load_in_transaction(self, folder: Path, manifest: Manifest, files: list[DeliveryFile],
-                             replaces: str | None, result: IngestResult, say: Progress) -> None:
+    def _check_and_load(self, folder: Path, manifest: Manifest, files: list[DeliveryFile],
+                        replaces: str | None, result: IngestResult, say: Progress) -> None:
+        """Check every file (temporary objects only, outside the transaction), then write in one transaction."""
         con = self.con
         by_table = {f.entry.table: f for f in files}
-        con.execute("BEGIN TRANSACTION")
         try:
             con.execute("CREATE OR REPLACE TEMP TABLE _err (table_name VARCHAR, file VARCHAR, row_number BIGINT, "
                         "field VARCHAR, value VARCHAR, rule VARCHAR, reason VARCHAR)")
             ctx = _Context(manifest)
-            staged: list[str] = []
-            for name in LOAD_ORDER:
-                if name not in by_table:
-                    continue
+            staged = [name for name in LOAD_ORDER if name in by_table]
+            for name in staged:
                 say(f"kontrollerer {name}")
                 self._stage(by_table[name], ctx)
-                staged.append(name)
             practices = con.execute("SELECT count(*) FROM _chk_practice c WHERE NOT EXISTS (SELECT 1 FROM _err e "
                                     "WHERE e.table_name = 'practice' AND e.row_number = c._row)").fetchone()[0]
             if not practices:
                 raise ContractError(by_table["practice"].entry.path, "leverancen har ingen gyldig række om praksis "
                                                                      f"{manifest.ydernummer}")
-            say("pseudonymiserer")
-            self._check_key_collisions()
+            self._check_key_collisions_within()
+            with self.claims.claim(con):
+                self._write(folder, manifest, by_table, staged, replaces, result, ctx, say)
+        finally:
+            self._drop_staging()
+        result.status, result.replaced = "loaded", replaces
+
+    def _write(self, folder: Path, manifest: Manifest, by_table: dict[str, DeliveryFile], staged: list[str],
+               replaces: str | None, result: IngestResult, ctx: _Context, say: Progress) -> None:
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            self._check_key_collisions_with_vault()
             if replaces:
                 say(f"erstatter {replaces}")
                 self._delete_delivery_rows(replaces)
@@ -196,6 +235,7 @@ class Loader:
             for name in staged:
                 say(f"indlæser {name}")
                 result.counts[name] = self._insert(by_table[name], ctx, upsert=bool(prior))
+            say("opdaterer identitetsboksen")
             self._update_vault()
             self._close_practice_periods(manifest.ydernummer)
             con.execute("INSERT INTO quarantine SELECT ?, file, table_name, row_number, field, value, rule, reason "
@@ -213,14 +253,15 @@ class Loader:
                  sum(c["received"] for c in result.counts.values()), sum(c["loaded"] for c in result.counts.values()),
                  sum(c["quarantined"] for c in result.counts.values()), dumps(result.counts),
                  _manifest_files_json(manifest), dumps(quality)])
+            say("gemmer")
             self._hold_if_asked()
             con.execute("COMMIT")
         except BaseException:
-            con.execute("ROLLBACK")
+            try:
+                con.execute("ROLLBACK")
+            except duckdb.TransactionException:
+                pass  # a failed COMMIT has already ended the transaction
             raise
-        finally:
-            self._drop_staging()
-        result.status, result.replaced = "loaded", replaces
 
     def _hold_if_asked(self) -> None:
         marker = os.environ.get(HOLD_ENV)
@@ -344,12 +385,19 @@ class Loader:
             ctx.patients[t] = values[offset]  # recounted over the loaded rows if any row is quarantined
         offset += 1
         ctx.latest[t] = {f.name: values[offset + j] for j, f in enumerate(event)}
-        if failing:
-            union = " UNION ALL ".join(
-                f"SELECT {lit(t)}, {lit(df.entry.path)}, _row, {lit(c.field) if c.field else 'NULL'}, {c.value}, "
-                f"{lit(c.rule)}, {c.reason} FROM {_with_window(q('_chk_' + t), c.window)} "
-                f"WHERE ({c.applies}) AND coalesce(({c.fails}), false)" for c in failing)
-            self.con.execute(f"INSERT INTO _err {union}")
+        if not failing:
+            return
+        # The failing rows are few: collect them in one pass, then say what is wrong with each.
+        chk, bad = q("_chk_" + t), q("_bad_" + t)
+        plain = [c for c in failing if not c.window]
+        if plain:
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {bad} AS SELECT * FROM {chk} WHERE "
+                             + " OR ".join(f"(({c.applies}) AND coalesce(({c.fails}), false))" for c in plain))
+        union = " UNION ALL ".join(
+            f"SELECT {lit(t)}, {lit(df.entry.path)}, _row, {lit(c.field) if c.field else 'NULL'}, {c.value}, "
+            f"{lit(c.rule)}, {c.reason} FROM {_with_window(chk, c.window) if c.window else bad} "
+            f"WHERE ({c.applies}) AND coalesce(({c.fails}), false)" for c in failing)
+        self.con.execute(f"INSERT INTO _err {union}")
 
     def _pseudonymise(self, typed_patients: str, ctx: _Context) -> None:
         """patient_key and pseudonym for every distinct valid CPR in the patient table (HMAC in Python, once each)."""
@@ -371,18 +419,20 @@ class Loader:
                     "JOIN _keys k USING (norm)")
         con.unregister("_keys")
 
-    def _check_key_collisions(self) -> None:
+    def _check_key_collisions_within(self) -> None:
+        found = self.con.execute("SELECT patient_key FROM _pmap GROUP BY patient_key HAVING count(*) > 1 "
+                                 "LIMIT 1").fetchone()
+        if found:
+            raise _collision(found[0])
+
+    def _check_key_collisions_with_vault(self) -> None:
         con = self.con
-        inside = con.execute("SELECT patient_key FROM _pmap GROUP BY patient_key HAVING count(*) > 1 "
-                             "LIMIT 1").fetchone()
         con.execute("CREATE OR REPLACE TEMP TABLE _vault_old AS SELECT v.* FROM identity_vault v "
                     "SEMI JOIN _pmap p ON p.patient_key = v.patient_key")
-        outside = con.execute("SELECT o.patient_key FROM _vault_old o JOIN _pmap p USING (patient_key) "
-                              "WHERE o.pseudonym <> p.pseudonym LIMIT 1").fetchone()
-        if inside or outside:
-            key = (inside or outside)[0]
-            raise WarehouseError(f"nøglekollision: to forskellige CPR-numre giver samme patient_key ({key}). "
-                                 "Leverancen er ikke indlæst; kontakt driften (nøglen skal udvides).")
+        found = con.execute("SELECT o.patient_key FROM _vault_old o JOIN _pmap p USING (patient_key) "
+                            "WHERE o.pseudonym <> p.pseudonym LIMIT 1").fetchone()
+        if found:
+            raise _collision(found[0])
 
     # ---- inserting ----------------------------------------------------------------------------------------------
 
@@ -476,6 +526,11 @@ class Loader:
     def _delete_delivery_rows(self, delivery_id: str) -> None:
         for loaded in LOADED.values():
             self.con.execute(f"DELETE FROM {q(loaded.name)} WHERE delivery_id = ?", [delivery_id])
+
+
+def _collision(key: int) -> WarehouseError:
+    return WarehouseError(f"nøglekollision: to forskellige CPR-numre giver samme patient_key ({key}). Leverancen er "
+                          "ikke indlæst; kontakt driften (nøglen skal udvides).")
 
 
 class _Unrecorded(ContractError):

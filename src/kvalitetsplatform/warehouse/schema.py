@@ -116,6 +116,10 @@ OWN_TABLES: dict[str, tuple[tuple[str, str], ...]] = {
     ),
 }
 
+# The vault's key is unique: two loads that would each add the same person (a patient moving between practices
+# loaded in parallel) cannot both commit; the second is retried and then finds the person there.
+CONSTRAINTS = {"identity_vault": "PRIMARY KEY (patient_key)"}
+
 MONTHS_DA = ("januar", "februar", "marts", "april", "maj", "juni", "juli", "august", "september", "oktober",
              "november", "december")
 CALENDAR_RANGE = ("1900-01-01", "2050-12-31")
@@ -137,7 +141,7 @@ def table_ddl() -> list[str]:
     """CREATE TABLE statements for every warehouse table."""
     statements = []
     for name, columns in OWN_TABLES.items():
-        cols = ", ".join(f'"{c}" {t}' for c, t in columns)
+        cols = ", ".join([*(f'"{c}" {t}' for c, t in columns), *([CONSTRAINTS[name]] if name in CONSTRAINTS else [])])
         statements.append(f'CREATE TABLE IF NOT EXISTS "{name}" ({cols})')
     for loaded in LOADED.values():
         cols = ", ".join(f'"{c.name}" {c.sql_type}' for c in loaded.columns)
