@@ -51,3 +51,5 @@ from kvalitetsplatform.cli import ingest as _ingest  # noqa: E402,F401
 from kvalitetsplatform.cli import packages as _packages  # noqa: E402,F401
 from kvalitetsplatform.cli import synth as _synth  # noqa: E402,F401
 from kvalitetsplatform.cli import compute as _compute  # noqa: E402,F401
+from kvalitetsplatform.cli import users as _users  # noqa: E402,F401
+from kvalitetsplatform.cli import audit as _audit  # noqa: E402,F401
