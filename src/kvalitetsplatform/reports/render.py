@@ -1,0 +1,114 @@
+"""From a report document to PDF: charts through vl-convert (Vega-Lite → SVG, offline), pages through Typst.
+
+A *document* is plain JSON-able data (every text already translated and every number formatted for the reader);
+the Typst template in `templates/` only lays it out. Charts come from `reports.charts` (the same specs the web
+draws) and are adapted for print here: fixed size, the report's font, no title (the figure caption carries it).
+
+Output is PDF/A-2a (tagged; Typst refuses a figure without alt text), with title, author, keywords and date in the
+document metadata. Fonts ship with the platform (IBM Plex Sans from PyPI) so a report looks the same everywhere,
+and system fonts are ignored for the same reason.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from functools import lru_cache
+from pathlib import Path
+
+from kvalitetsplatform.reports.charts import Chart
+
+TEMPLATES = Path(__file__).parent / "templates"
+FONT_FAMILY = "IBM Plex Sans"
+PDF_STANDARD = "a-2a"
+CHART_WIDTH = 640  # px of the Vega view; the figure is scaled to the text width (≈ 0,27 mm per px)
+
+
+class RenderError(RuntimeError):
+    """A report could not be laid out; the message names the report and Typst's reason."""
+
+
+def font_dir() -> Path:
+    import fontpkg_ibm_plex_sans
+
+    return Path(fontpkg_ibm_plex_sans.__file__).parent / "files"
+
+
+_vl_lock = threading.Lock()
+
+
+@lru_cache(maxsize=1)
+def _vl():
+    import vl_convert
+
+    vl_convert.register_font_directory(str(font_dir()))
+    return vl_convert
+
+
+def print_spec(chart: Chart, width: int = CHART_WIDTH, height: int | None = None) -> dict:
+    """The chart's spec as it goes on paper: fixed size, the report's font and type sizes, no title."""
+    spec = copy.deepcopy(chart.spec)
+    spec.pop("title", None)
+    if isinstance(spec.get("width"), (int, float)) and spec.get("autosize", {}).get("type") == "pad":
+        pass  # a chart that sizes itself from its data (heat map) keeps its width
+    else:
+        spec["width"] = width
+        spec["autosize"] = {"type": "fit-x", "contains": "padding"}
+    if height is not None:
+        spec["height"] = height
+    config = spec.setdefault("config", {})
+    config["font"] = FONT_FAMILY
+    config["background"] = None
+    axis = config.setdefault("axis", {})
+    axis.update({"labelFontSize": 11, "titleFontSize": 11, "labelColor": "#3a3a3a", "titleColor": "#3a3a3a",
+                 "domainColor": "#9a9a9a", "tickColor": "#9a9a9a"})
+    legend = config.setdefault("legend", {})
+    legend.update({"labelFontSize": 11, "symbolSize": 90, "symbolStrokeWidth": 3})
+    return spec
+
+
+def svg(chart: Chart, width: int = CHART_WIDTH, height: int | None = None) -> str:
+    """The chart as SVG text; no network (data is inline and no base URL is allowed)."""
+    vl = _vl()
+    with _vl_lock:  # one Vega runtime; calls are serialised
+        return vl.vegalite_to_svg(print_spec(chart, width, height), allowed_base_urls=[])
+
+
+def figure(chart: Chart, caption: str | None = None, width: int = CHART_WIDTH, height: int | None = None,
+           size: str = "100%") -> dict:
+    """A chart as the template's figure: the SVG, its alt text (the chart's text alternative) and a caption."""
+    return {"svg": svg(chart, width, height), "alt": chart.description, "caption": caption or chart.title,
+            "size": size}
+
+
+@dataclass
+class Typesetter:
+    """A Typst compiler kept warm (fonts read once) for the report templates."""
+
+    def __post_init__(self):
+        import typst
+
+        self._typst = typst
+        self._compiler = typst.Compiler(TEMPLATES / "main.typ", root=TEMPLATES, font_paths=[font_dir()],
+                                        ignore_system_fonts=True)
+        self._lock = threading.Lock()
+
+    def pdf(self, document: dict, created: datetime) -> bytes:
+        data = json.dumps(document, ensure_ascii=False, default=str)
+        if created.tzinfo is None:
+            created = created.astimezone()  # the machine's zone, as the "Dannet" time in the colophon
+        with self._lock:
+            try:
+                return self._compiler.compile(format="pdf", sys_inputs={"document": data},
+                                              pdf_standards=[PDF_STANDARD], timestamp=created)
+            except self._typst.TypstError as e:
+                name = document.get("meta", {}).get("title", "?")
+                raise RenderError(f"rapporten {name!r} kunne ikke sættes: {e.message} {e.hints or ''}") from None
+
+
+@lru_cache(maxsize=1)
+def typesetter() -> Typesetter:
+    return Typesetter()
