@@ -435,7 +435,7 @@ class PracticeSynth:
         season = np.select([np.isin(month, [12, 1, 2, 3]), np.isin(month, [6, 7, 8])], [1.35, 0.7], 1.0)
         agef = np.select([age < 5, age < 15, age < 65], [2.4, 1.7, 0.95], 0.85)
         chanf = np.select([chan == "physical", chan == "phone", chan == "email"], [1.15, 1.0, 0.35], 0.6)
-        p_inf = 0.0735 * season * agef * chanf
+        p_inf = P.INFECTION_CONTACT_SHARE * season * agef * chanf
         inf = rng.random(len(idx)) < p_inf
         ci = np.flatnonzero(inf)
         child = age[ci] < 15

@@ -169,7 +169,12 @@ CHRONIC_CONTACT_FACTOR = 0.30  # each chronic condition adds 30 % (chronic patie
 
 # --- antibiotics (domain.md §1.3.4) --------------------------------------------------------------------------------
 ANTIBIOTIC_PER_1000 = 280  # J01 prescriptions per 1,000 listed patients per year (GP 2021: 279)
-PCV_SHARE_RANGE = (0.30, 0.40)  # phenoxymethylpenicillin share varies by practice
+# Share of ordinary contacts that are infections, calibrated so the realised J01 rate is ANTIBIOTIC_PER_1000
+# (before season, age and channel factors; see clinical.infections_and_symptoms).
+INFECTION_CONTACT_SHARE = 0.0735 * ANTIBIOTIC_PER_1000 / 280
+# Practice tilt towards phenoxymethylpenicillin: log-multiplier mean, sd and dependence on quality; gives a PcV
+# share of J01 of ≈ 30–40 % varying by practice (domain.md §1.3.4: 31 % baseline, target ≥ 36 %).
+PCV_TILT = (1.0, 0.3, 0.8)
 
 # --- journal notes and survey --------------------------------------------------------------------------------------
 NOTE_SHARE = {"demo": 0.05, "regional": 0.02, "national": 0.02}  # share of contacts with a journal note

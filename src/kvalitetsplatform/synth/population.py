@@ -225,7 +225,8 @@ def _practices(rng, scale, n_practices, n_clusters, n_people, kcodes, kregion, k
     lo_c, hi_c = P.CODING_COMPLETENESS
     coding = lo_c + (hi_c - lo_c) * sigmoid(0.9 * qz + rng.normal(0, 0.9, n_practices))
     antibiotic = np.exp(rng.normal(0, 0.22, n_practices) - 0.25 * (quality - 0.5))
-    pcv_tilt = np.exp(rng.normal(0.32, 0.25, n_practices) + 0.6 * (quality - 0.5))
+    tilt_mean, tilt_sd, tilt_quality = P.PCV_TILT
+    pcv_tilt = np.exp(rng.normal(tilt_mean, tilt_sd, n_practices) + tilt_quality * (quality - 0.5))
     digital = np.exp(rng.normal(0, 0.3, n_practices))
     speech = np.where(rng.random(n_practices) < P.SPEECH_ADOPTION_SHARE, rng.uniform(0.3, 0.9, n_practices), 0.0)
     talk = np.exp(rng.normal(0, 0.5, n_practices))
