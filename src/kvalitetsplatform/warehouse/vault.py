@@ -30,10 +30,10 @@ NONCE_BYTES = 12
 
 
 def normalise_cpr(cpr: str) -> str:
-    """The canonical form a pseudonym is computed from: no hyphen, no surrounding space, upper case.
+    """The canonical form a pseudonym is computed from: no hyphen, no surrounding spaces, upper case.
 
     Ingestion's SQL uses the same rule (`ingest.cpr.NORMALISE_SQL`); a test keeps the two in step."""
-    return cpr.strip().replace("-", "").upper()
+    return cpr.strip(" ").replace("-", "").upper()
 
 
 class Pseudonymiser:
