@@ -15,7 +15,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
-from fastapi.responses import FileResponse, HTMLResponse, Response
+from urllib.parse import quote
+
+from fastapi.exception_handlers import http_exception_handler
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
@@ -35,10 +39,14 @@ VENDOR = {
 }
 OWN_STATIC = {"kp.css": HERE / "static" / "kp.css", "kp.js": HERE / "static" / "kp.js"}
 LANG_COOKIE = "kp_lang"
+# Scripts only from the app itself, no eval (Vega runs its expression interpreter: vega-embed's `ast`); inline
+# styles are allowed for the attributes Vega and htmx set on elements they draw.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+       "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
 
 
 class WebAuth(Protocol):
-    """Sign-in as the pages need it; the access layer's sessions, CSRF and launch tokens behind it."""
+    """Sign-in as the pages need it; the access layer's sessions, CSRF tokens and rate limits behind it."""
 
     def principal(self, request: Request) -> Principal | None: ...
 
@@ -48,13 +56,15 @@ class WebAuth(Protocol):
 
     def csrf_ok(self, request: Request, token: str | None) -> bool: ...
 
-    def sign_in(self, request: Request, response: Response, username: str, password: str) -> str | None:
-        """Sets the session cookie on `response`; returns None, or the reason in the viewer's language."""
+    def new_signin_token(self) -> str: ...
+
+    def set_signin_cookie(self, response: Response, token: str) -> None: ...
+
+    def sign_in(self, request: Request, response: Response, username: str, password: str,
+                csrf_token: str) -> str | None:
+        """Sets the session cookie on `response`; returns None, or why not (a Danish message id)."""
 
     def sign_out(self, request: Request, response: Response) -> None: ...
-
-    def launch(self, request: Request, response: Response, token: str) -> tuple[Principal | None, str | None]:
-        """Signs in from a practice-system launch token; returns (principal, None) or (None, reason)."""
 
 
 def missing_assets() -> list[str]:
@@ -146,6 +156,36 @@ def install(app: FastAPI, source: ReportSource, auth: WebAuth) -> None:
             return Response("ikke fundet", status_code=404, media_type="text/plain; charset=utf-8")
         media = "text/css" if name.endswith(".css") else "text/javascript"
         return FileResponse(path, media_type=media, headers={"Cache-Control": "public, max-age=300"})
+
+    @app.exception_handler(pages.NotSignedIn)
+    async def not_signed_in(request: Request, _exc: Exception) -> Response:
+        target = "/log-ind?next=" + quote(request.url.path + (f"?{request.url.query}" if request.url.query else ""))
+        if request.headers.get("HX-Request") == "true":
+            return Response(status_code=401, headers={"HX-Redirect": target})
+        return RedirectResponse(target, status_code=303)
+
+    previous = app.exception_handlers.get(StarletteHTTPException)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        """Pages answer errors as pages; the API keeps its JSON."""
+        if request.url.path.startswith("/api/") or exc.status_code not in (403, 404, 422):
+            return await (previous or http_exception_handler)(request, exc)
+        lang = request_language(request)
+        t = translations(lang)
+        title = {403: t.gettext("Ingen adgang"), 404: t.gettext("Siden findes ikke"),
+                 422: t.gettext("Ugyldig forespørgsel")}[exc.status_code]
+        message = {403: t.gettext("Du har ikke adgang til denne side med dine nuværende roller."),
+                   404: t.gettext("Siden findes ikke, eller du har ikke adgang til den."),
+                   422: t.gettext("Forespørgslen kunne ikke forstås.")}[exc.status_code]
+        return render(request, "message.html", lang, status_code=exc.status_code, title=title, message=message)
+
+    @app.middleware("http")
+    async def page_security(request: Request, call_next):
+        response = await call_next(request)
+        if response.headers.get("content-type", "").startswith("text/html"):
+            response.headers["Content-Security-Policy"] = CSP
+        return response
 
     app.include_router(pages.router)
 

@@ -22,7 +22,13 @@ from kvalitetsplatform.access.users import list_users
 from kvalitetsplatform.web.source import (ActiveUsers, DeliveryEntry, Figure, Identity, OrgRef, PackageEntry,
                                           ReportEntry, UserEntry, WorkItem)
 
-STRUCTURE_SECONDS = 60.0  # org structure changes only with a sync; re-read at most once a minute
+STRUCTURE_SECONDS = 60.0
+
+
+def N_(message: str) -> str:
+    """Marks a message for the catalogue; the page translates it when shown."""
+    return message
+  # org structure changes only with a sync; re-read at most once a minute
 
 
 class GateSource:
@@ -172,15 +178,15 @@ def _pages_for(grant, package) -> list[tuple[str, str, str]]:
     code = grant.scope_code
     first = package.indicators[0].id
     if grant.role in (Role.GP, Role.PRACTICE_STAFF) and "practice" in package.audience:
-        return [("practice", f"/practice/{code}/indicator/{first}", f"{title} – praksis {code}")]
+        return [("practice", f"/praksis/{code}/indikator/{first}", f"{title} – praksis {code}")]
     if grant.role == Role.CLUSTER_COORDINATOR and "cluster" in package.audience:
-        return [("cluster", f"/cluster/{code}?package={package.id}", f"{title} – klyngen")]
+        return [("cluster", f"/klynge/{code}?package={package.id}", f"{title} – klyngen")]
     if grant.role == Role.REGIONAL_QUALITY_UNIT and "region" in package.audience:
-        return [("region", f"/overview/region/{code}?indicator={first}", f"{title} – regionen")]
+        return [("region", f"/oversigt/region/{code}?indicator={first}", f"{title} – regionen")]
     if grant.role == Role.MUNICIPALITY and "municipality" in package.audience:
-        return [("municipality", f"/overview/municipality/{code}?indicator={first}", f"{title} – kommunen")]
+        return [("municipality", f"/oversigt/municipality/{code}?indicator={first}", f"{title} – kommunen")]
     if grant.role == Role.PUBLIC_VIEWER and package.indicators[0].kind != "mean":
-        return [("national", f"/overview/national/DK?indicator={first}", f"{title} – hele landet")]
+        return [("national", f"/oversigt/national/DK?indicator={first}", f"{title} – hele landet")]
     return []
 
 
@@ -222,3 +228,111 @@ def run_package_tests_in_background() -> None:
                                               passed, failed)
 
     threading.Thread(target=work, name="kp-package-tests", daemon=True).start()
+
+
+# --- sign-in: the access layer's sessions behind the pages -------------------------------------------------------
+
+
+class SessionAuth:
+    """The pages' WebAuth over access.auth: the same session cookie, CSRF tokens and rate limits as the API."""
+
+    def __init__(self, engine, audit):
+        self.engine = engine
+        self.audit = audit
+
+    def _session(self, request):
+        from kvalitetsplatform.access.auth import resolve_session
+        from kvalitetsplatform.api.app import SESSION_COOKIE
+
+        if not hasattr(request.state, "kp_session"):
+            request.state.kp_session = resolve_session(self.engine, request.cookies.get(SESSION_COOKIE))
+        return request.state.kp_session
+
+    def principal(self, request) -> Principal | None:
+        from kvalitetsplatform.access.principal import load_principal
+
+        if not hasattr(request.state, "kp_principal"):
+            session = self._session(request)
+            found = None
+            if session is not None:
+                with self.engine.connect() as conn:
+                    found = load_principal(conn, session.user_id, session.launch_ydernummer,
+                                           session.launch_patient_key)
+            request.state.kp_principal = found
+        return request.state.kp_principal
+
+    def display_name(self, request) -> str:
+        from sqlalchemy import select
+
+        from kvalitetsplatform.access.db import user_account
+
+        principal = self.principal(request)
+        if principal is None:
+            return ""
+        with self.engine.connect() as conn:
+            name = conn.execute(select(user_account.c.display_name)
+                                .where(user_account.c.id == principal.user_id)).scalar()
+        return name or principal.username
+
+    def csrf_token(self, request) -> str:
+        session = self._session(request)
+        return session.csrf_token if session else ""
+
+    def csrf_ok(self, request, token: str | None) -> bool:
+        from kvalitetsplatform.access.auth import csrf_ok
+
+        session = self._session(request)
+        return session is not None and csrf_ok(session, token)
+
+    def new_signin_token(self) -> str:
+        import secrets
+
+        return secrets.token_urlsafe(32)
+
+    def set_signin_cookie(self, response, token: str) -> None:
+        from kvalitetsplatform.api.app import SIGNIN_CSRF_COOKIE
+
+        response.set_cookie(SIGNIN_CSRF_COOKIE, token, httponly=True, secure=True, samesite="strict", path="/")
+
+    def sign_in(self, request, response, username: str, password: str, csrf_token: str) -> str | None:
+        import hmac
+
+        from kvalitetsplatform.access.auth import RateLimited, SignInError, sign_in
+        from kvalitetsplatform.api.app import SIGNIN_CSRF_COOKIE
+        from kvalitetsplatform.api.signin import set_session_cookie
+
+        expected = request.cookies.get(SIGNIN_CSRF_COOKIE, "")
+        if not expected or not csrf_token or not hmac.compare_digest(expected, csrf_token):
+            return N_("Formularen er udløbet. Genindlæs siden og prøv igen.")
+        client = request.client.host if request.client else "ukendt"
+        try:
+            _, token, _ = sign_in(self.engine, self.audit, username, password, client)
+        except RateLimited:
+            return N_("For mange forkerte forsøg. Vent et kvarter, og prøv igen.")
+        except SignInError:
+            return N_("Forkert brugernavn eller adgangskode.")
+        set_session_cookie(response, token)
+        response.delete_cookie(SIGNIN_CSRF_COOKIE, path="/", secure=True, httponly=True)
+        return None
+
+    def sign_out(self, request, response) -> None:
+        from kvalitetsplatform.access.auth import end_session
+        from kvalitetsplatform.api.app import SESSION_COOKIE
+
+        end_session(self.engine, request.cookies.get(SESSION_COOKIE))
+        response.delete_cookie(SESSION_COOKIE, path="/", secure=True, httponly=True)
+
+
+def create_platform_app(settings=None, **kwargs):
+    """The whole platform: the API app factory (sign-in, launch, /api/v1) with the web pages installed on it."""
+    from kvalitetsplatform.api.app import create_app
+    from kvalitetsplatform.web.app import install
+
+    from kvalitetsplatform.web import pages
+
+    app = create_app(settings, **kwargs)
+    services = app.state.services
+    if services.gate.catalogue is not None:
+        pages.use_catalogue(services.gate.catalogue)
+    install(app, GateSource(services.gate), SessionAuth(services.engine, services.audit))
+    return app

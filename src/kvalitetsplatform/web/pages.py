@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from functools import lru_cache
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -37,10 +36,19 @@ class NotSignedIn(Exception):
     pass
 
 
-@lru_cache(maxsize=1)
+_catalogue: list[Catalogue] = []
+
+
+def use_catalogue(found: Catalogue) -> None:
+    """The packages the platform was started with (the same the gate knows)."""
+    _catalogue[:] = [found]
+
+
 def catalogue() -> Catalogue:
-    """The shipped packages' metadata cards (definitions, not data)."""
-    return load_catalogue()
+    """The packages' metadata cards (definitions, not data)."""
+    if not _catalogue:
+        _catalogue.append(load_catalogue())
+    return _catalogue[0]
 
 
 def indicator_of(indicator_id: str) -> tuple[Package, Indicator]:
@@ -74,16 +82,16 @@ def forbidden(page: Page, message: str | None = None) -> HTMLResponse:
 def landing_url(principal) -> str | None:
     for grant in principal.grants:
         if grant.role in (Role.GP, Role.PRACTICE_STAFF):
-            return f"/practice/{grant.scope_code}"
+            return f"/praksis/{grant.scope_code}"
     for grant in principal.grants:
         if grant.role == Role.CLUSTER_COORDINATOR:
-            return f"/cluster/{grant.scope_code}"
+            return f"/klynge/{grant.scope_code}"
         if grant.role == Role.REGIONAL_QUALITY_UNIT:
-            return f"/overview/region/{grant.scope_code}"
+            return f"/oversigt/region/{grant.scope_code}"
         if grant.role == Role.MUNICIPALITY:
-            return f"/overview/municipality/{grant.scope_code}"
+            return f"/oversigt/municipality/{grant.scope_code}"
         if grant.role == Role.PUBLIC_VIEWER:
-            return "/overview/national/DK"
+            return "/oversigt/national/DK"
         if grant.role == Role.KIAP_ADMIN:
             return "/admin"
     return None
@@ -95,18 +103,18 @@ def navigation(page: Page) -> list[tuple[str, str]]:
     for grant in page.principal.grants:
         code = grant.scope_code
         if grant.role in (Role.GP, Role.PRACTICE_STAFF):
-            items.append((f"/practice/{code}", _("Min praksis")))
+            items.append((f"/praksis/{code}", _("Min praksis")))
         elif grant.role == Role.CLUSTER_COORDINATOR:
-            items.append((f"/cluster/{code}", _("Klyngen")))
+            items.append((f"/klynge/{code}", _("Klyngen")))
         elif grant.role == Role.REGIONAL_QUALITY_UNIT:
-            items.append((f"/overview/region/{code}", _("Regionen")))
+            items.append((f"/oversigt/region/{code}", _("Regionen")))
         elif grant.role == Role.MUNICIPALITY:
-            items.append((f"/overview/municipality/{code}", _("Kommunen")))
+            items.append((f"/oversigt/municipality/{code}", _("Kommunen")))
         elif grant.role == Role.PUBLIC_VIEWER:
-            items.append(("/overview/national/DK", _("Landsoversigt")))
+            items.append(("/oversigt/national/DK", _("Landsoversigt")))
         elif grant.role == Role.KIAP_ADMIN:
             items.append(("/admin", _("Administration")))
-    items.append(("/library", _("Rapporter")))
+    items.append(("/rapporter", _("Rapporter")))
     return list(dict.fromkeys(items))
 
 
@@ -143,7 +151,7 @@ class Tile:
     current: Figure | None
     cluster: Figure | None
     national: Figure | None
-    spark: Chart
+    spark: Chart | None
     attention: int  # 0: target missed, 1: worse than the nation, 2: no target/fine, 3: target met
     gap: float  # how far from the target (for sorting within the attention group)
 
@@ -181,7 +189,7 @@ def target_of(indicator: Indicator) -> float | None:
 
 def chart_csv_url(base: str, chart_id: str, query: dict | None = None) -> str:
     suffix = f"?{urlencode(query)}" if query else ""
-    return f"{base}/chart/{quote(chart_id)}.csv{suffix}"
+    return f"{base}/diagram/{quote(chart_id)}.csv{suffix}"
 
 
 # --- what the viewer sees of one indicator ----------------------------------------------------------------------
@@ -225,46 +233,57 @@ SPARK_MONTHS = 12
 
 
 def build_cockpit(page: Page, ydernummer: str) -> dict:
-    p, source, loc = page.principal, page.source, page.loc
-    periods = source.periods(p)
-    period = periods[-1] if periods else None
-    recent = periods[-SPARK_MONTHS:]
-    packages = packages_for("practice")
+    """The tiles with the newest figures; each package's trend lines come as a fragment (`build_trends`), so the
+    page answers with one protected view per indicator."""
+    p, source = page.principal, page.source
+    period = latest_period(page)
     up = parents(page, ydernummer, period) if period else {}
-    sections, charts_by_id, needs, seen, practice_label, cluster_label = [], {}, 0, False, None, None
-    for pk in packages:
+    sections, needs, seen, practice_label, cluster_label = [], 0, False, None, None
+    for pk in packages_for("practice"):
         tiles = []
         for ind in pk.indicators:
-            kind = value_kind(ind)
-            figures = source.figures(p, ind.id, recent) if period else []
+            figures = source.figures(p, ind.id, [period]) if period else []
             seen = seen or visible_practice(page, ydernummer, figures)
-            own = [f for f in figures if f.unit.level == "practice" and f.unit.code == ydernummer]
-            current = total(own, "practice", ydernummer, period)
-            cluster = total(figures, "cluster", up.get("cluster"), period) if up else None
-            national = total(figures, "national", None, period)
+            current = total(figures, "practice", ydernummer)
+            cluster = total(figures, "cluster", up.get("cluster")) if up else None
+            national = total(figures, "national")
             practice_label = practice_label or (current.unit.label if current else None)
             cluster_label = cluster_label or (cluster.unit.label if cluster else None)
-            spark = charts.sparkline(f"spark-{ind.id}", series_of(own, recent), kind, loc, ind.title(page.lang))
-            charts_by_id[spark.id] = spark
             level, gap = attention(ind, current, national)
-            tiles.append(Tile(ind, kind, current, cluster, national, spark, level, gap))
+            tiles.append(Tile(ind, value_kind(ind), current, cluster, national, None, level, gap))
         tiles.sort(key=lambda t: (t.attention, t.gap, t.indicator.id))
         attention_count = sum(1 for t in tiles if t.attention <= 1)
         needs += attention_count
-        sections.append({"package": pk, "tiles": tiles, "attention": attention_count})
-    if period and not seen:
+        sections.append({"package": pk, "tiles": tiles, "attention": attention_count,
+                         "has_values": any(t.current is not None for t in tiles)})
+    if not seen and ydernummer not in p.clinical_practices:
         raise HTTPException(404)
-    if not period and ydernummer not in p.clinical_practices:
-        raise HTTPException(404)
-    sections.sort(key=lambda s: (-s["attention"], s["package"].title(page.lang)))
-    base = f"/practice/{ydernummer}"
+    sections.sort(key=lambda s: (-s["attention"], not s["has_values"], s["package"].title(page.lang)))
+    base = f"/praksis/{ydernummer}"
     return {"practice": OrgRef("practice", ydernummer, practice_label or ydernummer),
             "cluster": OrgRef("cluster", up["cluster"], cluster_label) if up and cluster_label else None,
-            "period": period, "sections": sections, "needs": needs, "charts": charts_by_id, "base": base,
-            "clinical": ydernummer in p.clinical_practices, "csv": lambda cid: chart_csv_url(base, cid)}
+            "period": period, "sections": sections, "needs": needs, "base": base,
+            "clinical": ydernummer in p.clinical_practices}
 
 
-@router.get("/practice/{ydernummer}", response_class=HTMLResponse)
+def build_trends(page: Page, ydernummer: str, package_id: str) -> dict[str, Chart]:
+    """The sparklines of one package's tiles: the practice's own values over the last 12 months."""
+    p, source, loc = page.principal, page.source, page.loc
+    package = next((pk for pk in packages_for("practice") if pk.id == package_id), None)
+    if package is None:
+        raise HTTPException(404)
+    recent = source.periods(p)[-SPARK_MONTHS:]
+    out = {}
+    for ind in package.indicators:
+        figures = source.figures(p, ind.id, recent, "practice", ydernummer) if recent else []
+        if recent and not figures and ydernummer not in p.clinical_practices:
+            raise HTTPException(404)
+        out[f"spark-{ind.id}"] = charts.sparkline(f"spark-{ind.id}", series_of(figures, recent), value_kind(ind),
+                                                  loc, ind.title(page.lang))
+    return out
+
+
+@router.get("/praksis/{ydernummer}", response_class=HTMLResponse)
 def cockpit(request: Request, ydernummer: str):
     page = page_for(request)
     model = build_cockpit(page, ydernummer)
@@ -272,12 +291,22 @@ def cockpit(request: Request, ydernummer: str):
     return page.render("cockpit.html", **common(page, **model, chart_context=chart_context))
 
 
-@router.get("/practice/{ydernummer}/chart/{chart_id}.csv")
+@router.get("/praksis/{ydernummer}/tendenser/{package_id}", response_class=HTMLResponse)
+def cockpit_trends(request: Request, ydernummer: str, package_id: str):
+    """A fragment: one package's sparklines, swapped into the tiles' placeholders (out of band)."""
+    page = page_for(request)
+    trends = build_trends(page, ydernummer, package_id)
+    return page.render("trends.html", trends=trends, base=f"/praksis/{ydernummer}", chart_context=chart_context)
+
+
+@router.get("/praksis/{ydernummer}/diagram/{chart_id}.csv")
 def cockpit_chart(request: Request, ydernummer: str, chart_id: str):
     page = page_for(request)
-    chart = build_cockpit(page, ydernummer)["charts"].get(chart_id)
-    if chart is None:
+    package = next((pk for pk in packages_for("practice")
+                    if any(f"spark-{i.id}" == chart_id for i in pk.indicators)), None)
+    if package is None:
         raise HTTPException(404)
+    chart = build_trends(page, ydernummer, package.id)[chart_id]
     return csv_response(chart.csv(), f"{chart_id}.csv")
 
 
@@ -288,7 +317,7 @@ def build_indicator(page: Page, ydernummer: str, indicator_id: str) -> dict:
     p, source, loc, _ = page.principal, page.source, page.loc, page._
     package, ind = indicator_of(indicator_id)
     kind = value_kind(ind)
-    base = f"/practice/{ydernummer}/indicator/{indicator_id}"
+    base = f"/praksis/{ydernummer}/indikator/{indicator_id}"
     periods = source.periods(p)[-TREND_MONTHS:]
     period = periods[-1] if periods else None
     figures = source.figures(p, ind.id, periods) if period else []
@@ -346,7 +375,7 @@ def definition(ind: Indicator, lang: str) -> dict:
     return {"population": population, "exclusions": exclusions, "measure": describe.measure(ind.measure, lang)}
 
 
-@router.get("/practice/{ydernummer}/indicator/{indicator_id}", response_class=HTMLResponse)
+@router.get("/praksis/{ydernummer}/indikator/{indicator_id}", response_class=HTMLResponse)
 def indicator_page(request: Request, ydernummer: str, indicator_id: str):
     page = page_for(request)
     model = build_indicator(page, ydernummer, indicator_id)
@@ -354,7 +383,7 @@ def indicator_page(request: Request, ydernummer: str, indicator_id: str):
     return page.render("indicator.html", **common(page, **model, chart_context=chart_context))
 
 
-@router.get("/practice/{ydernummer}/indicator/{indicator_id}/chart/{chart_id}.csv")
+@router.get("/praksis/{ydernummer}/indikator/{indicator_id}/diagram/{chart_id}.csv")
 def indicator_chart(request: Request, ydernummer: str, indicator_id: str, chart_id: str):
     page = page_for(request)
     chart = build_indicator(page, ydernummer, indicator_id)["charts"].get(chart_id)
@@ -395,11 +424,11 @@ def worklist_model(page: Page, ydernummer: str, indicator_id: str, sex: str, ban
             "rows": rows, "total": len(items), "sex": sex, "band": band, "sort": sort,
             "direction": "desc" if descending else "asc", "bands": AGE_BANDS, "purposes": PURPOSES,
             "identities": {}, "purpose": "", "page_size": WORKLIST_PAGE,
-            "base": f"/practice/{ydernummer}/indicator/{indicator_id}/worklist",
+            "base": f"/praksis/{ydernummer}/indikator/{indicator_id}/arbejdsliste",
             "sex_label": lambda s: sex_label(s, page._)}
 
 
-@router.get("/practice/{ydernummer}/indicator/{indicator_id}/worklist", response_class=HTMLResponse)
+@router.get("/praksis/{ydernummer}/indikator/{indicator_id}/arbejdsliste", response_class=HTMLResponse)
 def worklist(request: Request, ydernummer: str, indicator_id: str, sex: str = "", band: str = "",
              sort: str = "fact", direction: str = "asc"):
     page = page_for(request)
@@ -410,7 +439,7 @@ def worklist(request: Request, ydernummer: str, indicator_id: str, sex: str = ""
     return page.render(template, **common(page, **model))
 
 
-@router.post("/practice/{ydernummer}/indicator/{indicator_id}/worklist/identities", response_class=HTMLResponse)
+@router.post("/praksis/{ydernummer}/indikator/{indicator_id}/arbejdsliste/identiteter", response_class=HTMLResponse)
 def worklist_identities(request: Request, ydernummer: str, indicator_id: str, purpose: str = Form(""),
                         csrf_token: str = Form(""), sex: str = Form(""), band: str = Form(""),
                         sort: str = Form("fact"), direction: str = Form("asc")):
@@ -431,7 +460,7 @@ def worklist_identities(request: Request, ydernummer: str, indicator_id: str, pu
     return page.render("worklist_table.html", **common(page, **model))
 
 
-@router.post("/practice/{ydernummer}/indicator/{indicator_id}/worklist.csv")
+@router.post("/praksis/{ydernummer}/indikator/{indicator_id}/arbejdsliste.csv")
 def worklist_csv(request: Request, ydernummer: str, indicator_id: str, csrf_token: str = Form(""),
                  identified: str = Form(""), purpose: str = Form("42d"), sex: str = Form(""), band: str = Form(""),
                  sort: str = Form("fact"), direction: str = Form("asc")):
@@ -511,7 +540,7 @@ def build_cluster(page: Page, cluster_id: str, package_id: str) -> dict:
         r["cells"] = [r["cells"].get(code) for code in order]
     heat = charts.heatmap("heatmap", _("{package}: praksis i klyngen").format(package=package.title(page.lang)),
                           cells, loc)
-    base = f"/cluster/{cluster_id}"
+    base = f"/klynge/{cluster_id}"
     return {"cluster": OrgRef("cluster", cluster_id, label), "packages": packages, "package": package,
             "period": period, "members": [OrgRef("practice", c, members[c]) for c in order], "rows": rows,
             "charts": {heat.id: heat}, "base": base, "own": own,
@@ -519,7 +548,7 @@ def build_cluster(page: Page, cluster_id: str, package_id: str) -> dict:
             "csv": lambda cid: chart_csv_url(base, cid, {"package": package.id})}
 
 
-@router.get("/cluster/{cluster_id}", response_class=HTMLResponse)
+@router.get("/klynge/{cluster_id}", response_class=HTMLResponse)
 def cluster_view(request: Request, cluster_id: str, package: str = ""):
     page = page_for(request)
     model = build_cluster(page, cluster_id, package)
@@ -527,7 +556,7 @@ def cluster_view(request: Request, cluster_id: str, package: str = ""):
     return page.render("cluster.html", **common(page, **model, chart_context=chart_context))
 
 
-@router.get("/cluster/{cluster_id}/chart/{chart_id}.csv")
+@router.get("/klynge/{cluster_id}/diagram/{chart_id}.csv")
 def cluster_chart(request: Request, cluster_id: str, chart_id: str, package: str = ""):
     page = page_for(request)
     chart = build_cluster(page, cluster_id, package)["charts"].get(chart_id)
@@ -551,7 +580,7 @@ def build_overview(page: Page, level: str, code: str, indicator_id: str) -> dict
     kind = value_kind(ind)
     periods = source.periods(p)[-TREND_MONTHS:]
     period = periods[-1] if periods else None
-    base = f"/overview/{level}/{code}"
+    base = f"/oversigt/{level}/{code}"
     figures = source.figures(p, ind.id, periods) if period else []
     unit_figs = [f for f in figures if f.unit.level == level and (level == "national" or f.unit.code == code)]
     if period and not unit_figs:
@@ -607,7 +636,7 @@ def _int(x: float | None) -> int | None:
     return None if x is None else int(x)
 
 
-@router.get("/overview/{level}/{code}", response_class=HTMLResponse)
+@router.get("/oversigt/{level}/{code}", response_class=HTMLResponse)
 def overview(request: Request, level: str, code: str, indicator: str = ""):
     page = page_for(request)
     model = build_overview(page, level, code, indicator)
@@ -616,7 +645,7 @@ def overview(request: Request, level: str, code: str, indicator: str = ""):
     return page.render(template, **common(page, **model, chart_context=chart_context))
 
 
-@router.get("/overview/{level}/{code}/chart/{chart_id}.csv")
+@router.get("/oversigt/{level}/{code}/diagram/{chart_id}.csv")
 def overview_chart(request: Request, level: str, code: str, chart_id: str, indicator: str = ""):
     page = page_for(request)
     chart = build_overview(page, level, code, indicator)["charts"].get(chart_id)
@@ -628,7 +657,7 @@ def overview_chart(request: Request, level: str, code: str, chart_id: str, indic
 # --- report library ---------------------------------------------------------------------------------------------
 
 
-@router.get("/library", response_class=HTMLResponse)
+@router.get("/rapporter", response_class=HTMLResponse)
 def library(request: Request, q: str = "", package: str = "", audience: str = "", kind: str = ""):
     page = page_for(request)
     entries = page.source.library(page.principal)
@@ -672,10 +701,10 @@ def admin(request: Request):
     return page.render("admin.html", **common(
         page, users=page.source.users(page.principal), packages=page.source.package_status(page.principal),
         deliveries=page.source.deliveries(page.principal), usage=usage, chart_context=chart_context,
-        csv=lambda cid: f"/admin/chart/{cid}.csv"))
+        csv=lambda cid: f"/admin/diagram/{cid}.csv"))
 
 
-@router.get("/admin/chart/{chart_id}.csv")
+@router.get("/admin/diagram/{chart_id}.csv")
 def admin_chart(request: Request, chart_id: str):
     page = admin_page(request)
     if isinstance(page, HTMLResponse):
@@ -685,7 +714,7 @@ def admin_chart(request: Request, chart_id: str):
     return csv_response(build_usage(page).csv(), "aktive-brugere.csv")
 
 
-@router.get("/admin/deliveries/{delivery_id}", response_class=HTMLResponse)
+@router.get("/admin/leverancer/{delivery_id}", response_class=HTMLResponse)
 def admin_delivery(request: Request, delivery_id: str):
     page = admin_page(request)
     if isinstance(page, HTMLResponse):
@@ -704,7 +733,7 @@ def home(request: Request):
     auth: WebAuth = request.app.state.kp_auth
     principal = auth.principal(request)
     if principal is None:
-        return RedirectResponse("/signin", status_code=303)
+        return RedirectResponse("/log-ind", status_code=303)
     target = landing_url(principal)
     if target is None:
         page = page_for(request)
@@ -713,48 +742,61 @@ def home(request: Request):
     return RedirectResponse(target, status_code=303)
 
 
-@router.get("/signin", response_class=HTMLResponse)
+@router.get("/log-ind", response_class=HTMLResponse)
 def signin_form(request: Request, next: str = ""):
-    return render(request, "signin.html", request_language(request), next=safe_next(next), error=None)
+    return signin_page(request, next, None, "", 200)
 
 
-@router.post("/signin", response_class=HTMLResponse)
-def signin(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form("")):
+def signin_page(request: Request, next: str, error: str | None, username: str, status_code: int) -> HTMLResponse:
+    """The sign-in form with a fresh sign-in CSRF token (double-submit: a cookie and the form field)."""
     auth: WebAuth = request.app.state.kp_auth
-    response = RedirectResponse(safe_next(next) or "/", status_code=303)
-    error = auth.sign_in(request, response, username, password)
-    if error is not None:
-        return render(request, "signin.html", request_language(request), status_code=401, next=safe_next(next),
-                      error=error, username=username)
+    token = auth.new_signin_token()
+    response = render(request, "signin.html", request_language(request), status_code=status_code,
+                      next=safe_next(next), error=error, username=username, signin_csrf=token)
+    auth.set_signin_cookie(response, token)
     return response
 
 
-@router.post("/signout")
+@router.post("/log-ind", response_class=HTMLResponse)
+def signin(request: Request, username: str = Form(""), password: str = Form(""), next: str = Form(""),
+           csrf_token: str = Form("")):
+    auth: WebAuth = request.app.state.kp_auth
+    lang = request_language(request)
+    response = RedirectResponse(safe_next(next) or "/", status_code=303)
+    error = auth.sign_in(request, response, username, password, csrf_token)
+    if error is not None:
+        return signin_page(request, next, translations(lang).gettext(error), username, 401)
+    return response
+
+
+@router.post("/log-ud")
 def signout(request: Request, csrf_token: str = Form("")):
     auth: WebAuth = request.app.state.kp_auth
-    response = RedirectResponse("/signin", status_code=303)
+    response = RedirectResponse("/log-ind", status_code=303)
     if auth.principal(request) is not None and auth.csrf_ok(request, csrf_token):
         auth.sign_out(request, response)
     return response
 
 
-@router.get("/launch", response_class=HTMLResponse)
-def launch(request: Request, token: str = ""):
-    """Where the practice system's "Klinikkens Cockpit" button lands: sign in with the launch token, open the
-    practice's cockpit."""
-    auth: WebAuth = request.app.state.kp_auth
-    lang = request_language(request)
-    response = RedirectResponse("/", status_code=303)
-    principal, error = auth.launch(request, response, token)
-    if principal is None:
-        return render(request, "message.html", lang, status_code=401,
-                      title=translations(lang).gettext("Åbning fra lægesystemet mislykkedes"), message=error)
-    response.headers["location"] = f"/practice/{principal.launch_ydernummer}" if principal.launch_ydernummer \
-        else (landing_url(principal) or "/")
-    return response
+@router.get("/praksis/{ydernummer}/patient/{patient_key}", response_class=HTMLResponse)
+def patient(request: Request, ydernummer: str, patient_key: int):
+    """Where a launch with a patient lands: the patient's place on the practice's worklists."""
+    page = page_for(request)
+    if ydernummer not in page.principal.clinical_practices:
+        return forbidden(page, page._("Arbejdslisten er kun for klinikere i patienternes egen praksis."))
+    missing = []
+    for pk in packages_for("practice"):
+        for ind in pk.indicators:
+            if ind.kind == "mean":
+                continue
+            for w in page.source.worklist(page.principal, ydernummer, ind.id):
+                if w.patient_key == patient_key:
+                    missing.append((pk, ind, w))
+    return page.render("patient.html", **common(page, ydernummer=ydernummer, patient_key=patient_key,
+                                                 missing=missing))
 
 
-@router.get("/language/{lang}")
+@router.get("/sprog/{lang}")
 def language(request: Request, lang: str, next: str = "/"):
     response = RedirectResponse(safe_next(next) or "/", status_code=303)
     if lang in LANGUAGES:

@@ -11,7 +11,7 @@
       var spec = JSON.parse(source.textContent);
       var locale = (spec.config && spec.config.locale) || {};
       vegaEmbed(el, spec, {
-        actions: false, renderer: "svg", formatLocale: locale.number, timeFormatLocale: locale.time,
+        actions: false, renderer: "svg", ast: true, formatLocale: locale.number, timeFormatLocale: locale.time,
         tooltip: {theme: "light"}
       }).then(function (result) {
         var svg = el.querySelector("svg");
@@ -30,7 +30,8 @@
   }
 
   document.addEventListener("DOMContentLoaded", function () { renderCharts(document); });
-  document.addEventListener("htmx:afterSettle", function (evt) { renderCharts(evt.target || document); });
+  document.addEventListener("htmx:afterSettle", function () { renderCharts(document); });
+  document.addEventListener("htmx:oobAfterSwap", function () { renderCharts(document); });
 
   // htmx requests carry the CSRF token of the page (for the few POSTs: reveal, sign-out)
   document.addEventListener("htmx:configRequest", function (evt) {
