@@ -349,11 +349,12 @@ def forest(chart_id: str, title: str, practices: Sequence[Standing], kind: Value
              "text": kind.format(loc, p.value)} for p in practices]
     spec = _base(loc, title, height=max(80, 20 * len(practices)))
     spec["data"] = {"values": data}
+    own_label = next((p.label for p in practices if p.own), None)
+    is_own = "datum.value === " + ("null" if own_label is None else repr(own_label))
     y = {"field": "unit", "type": "nominal", "title": None, "sort": order,
-         "axis": {"labelLimit": 180, "labelFontWeight": {"condition": {"test": "datum.value === "
-                                                                          + repr(next((p.label for p in practices
-                                                                                       if p.own), ""))},
-                                                         "value": "bold"}}}
+         "axis": {"labelLimit": 180, "labelFontWeight": {"condition": {"test": is_own, "value": "bold"},
+                                                         "value": "normal"},
+                  "labelColor": {"condition": {"test": is_own, "value": OWN}, "value": "#333"}}}
     x = {"field": "value", "type": "quantitative", "title": kind.axis_title(loc), "axis": {"format": kind.d3},
          "scale": {"zero": kind.kind != "mean", "nice": True}}
     own_test = "datum.own"

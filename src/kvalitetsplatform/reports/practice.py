@@ -144,7 +144,7 @@ def _indicator_page(words: Words, figures: Figures, index: int, count: int, peri
             first=words.month(figures.dates[0]), last=words.month(period)) if goal is not None else
         _("Udvikling måned for måned, {first} – {last}.").format(first=words.month(figures.dates[0]),
                                                                  last=words.month(period)),
-        height=170)
+        width=render.FULL, height=170)
     peers = _ranked(figures, period, ind)
     standing = [Standing(c.label, c.value, c.low, c.high, c.own) for c in peers]
     forest_fig = render.figure(
@@ -152,7 +152,7 @@ def _indicator_page(words: Words, figures: Figures, index: int, count: int, peri
                (_("Klyngen"), cluster.value) if cluster and cluster.value is not None else None),
         caption=_("Klyngens praksis pr. {day} med 95 %-sikkerhedsintervaller; den prikkede linje er klyngen "
                   "samlet.").format(day=words.day(period)),
-        width=380, height=max(90, 17 * len(standing)))
+        width=render.MAIN, height=max(90, 17 * len(standing)))
     allpractices = None
     if own is not None and own.percentile is not None:
         s = sign(ind)
@@ -165,7 +165,7 @@ def _indicator_page(words: Words, figures: Figures, index: int, count: int, peri
             text = _("{p} % af landets praksis har en lavere værdi.").format(p=loc.number(p, 0))
         allpractices = {"title": _("Blandt alle praksis"), "percentile": p, "text": text,
                         "low": _("laveste værdi"), "high": _("højeste værdi")}
-    keyrows = [[_("Patienter (tæller / nævner)"),
+    keyrows = [[_("Tæller / nævner"),
                 f"{words.count(own.numerator)} / {words.count(own.denominator)}" if own else "–"]]
     for label, c in ((_("Klyngen"), cluster), (_("Regionen"), region), (_("Hele landet"), national)):
         keyrows.append([label, words.value(ind, c.value if c else None)])

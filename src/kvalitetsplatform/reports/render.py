@@ -24,11 +24,23 @@ from kvalitetsplatform.reports.charts import Chart
 TEMPLATES = Path(__file__).parent / "templates"
 FONT_FAMILY = "IBM Plex Sans"
 PDF_STANDARD = "a-2a"
-CHART_WIDTH = 640  # px of the Vega view; the figure is scaled to the text width (≈ 0,27 mm per px)
+MM_PER_PX = 0.27
+CHART_WIDTH = 640  # px of a full-width chart; figures are scaled to their column at ≈ 0,27 mm per px, so a chart
+# for a narrower column gets proportionally fewer px (and its type stays the same size on paper)
 
 
 class RenderError(RuntimeError):
     """A report could not be laid out; the message names the report and Typst's reason."""
+
+
+def px(mm: float) -> int:
+    """Chart width in px for a column `mm` wide."""
+    return int(mm / MM_PER_PX)
+
+
+FULL = px(174)  # the text width of an A4 page with 18 mm margins
+HALF = px(83)  # one of two columns with 8 mm between
+MAIN = px(104)  # the wide column beside a 62 mm side column
 
 
 def font_dir() -> Path:
@@ -53,7 +65,7 @@ def print_spec(chart: Chart, width: int = CHART_WIDTH, height: int | None = None
     spec = copy.deepcopy(chart.spec)
     spec.pop("title", None)
     if isinstance(spec.get("width"), (int, float)) and spec.get("autosize", {}).get("type") == "pad":
-        pass  # a chart that sizes itself from its data (heat map) keeps its width
+        spec["width"] = min(spec["width"], width)  # a chart sized by its data (heat map): at most `width`
     else:
         spec["width"] = width
         spec["autosize"] = {"type": "fit-x", "contains": "padding"}
@@ -67,6 +79,8 @@ def print_spec(chart: Chart, width: int = CHART_WIDTH, height: int | None = None
                  "domainColor": "#9a9a9a", "tickColor": "#9a9a9a"})
     legend = config.setdefault("legend", {})
     legend.update({"labelFontSize": 11, "symbolSize": 90, "symbolStrokeWidth": 3})
+    if width < 400:
+        legend["columns"] = 2  # a narrow chart's legend wraps instead of running off the edge
     return spec
 
 
@@ -106,7 +120,8 @@ class Typesetter:
                                               pdf_standards=[PDF_STANDARD], timestamp=created)
             except self._typst.TypstError as e:
                 name = document.get("meta", {}).get("title", "?")
-                raise RenderError(f"rapporten {name!r} kunne ikke sættes: {e.message} {e.hints or ''}") from None
+                where = (e.diagnostic or "").splitlines()[1:2]
+                raise RenderError(f"rapporten {name!r} kunne ikke sættes: {e.message} {' '.join(where)}") from None
 
 
 @lru_cache(maxsize=1)

@@ -71,8 +71,9 @@ def organisation(clusters: int, practices_per_cluster: int, seed: int = 7) -> tu
     memberships = []
     number = 100000
     for i in range(clusters):
-        region = region_codes[i % len(region_codes)]
-        home = sorted(by_region[region])[(i // len(region_codes)) % len(by_region[region])]
+        spread = min(len(region_codes), max(1, clusters // 2))
+        region = region_codes[i % spread]
+        home = sorted(by_region[region])[(i // spread) % len(by_region[region])]
         town = kommuner.concepts[home].label_da
         cluster_id = f"K{i + 1:03d}"
         units.append(OrgUnit("cluster", cluster_id, f"Klynge {town}" + (f" {i // 98 + 1}" if clusters > 98 else ""),
@@ -104,8 +105,10 @@ def _byar(o: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return low, high
 
 
-def results(package, memberships: list[Membership], dates: list[date], seed: int = 11) -> list[dict]:
-    """Result rows (access.results.RESULT_COLUMNS) for every indicator of `package`, date, org level and stratum."""
+def results(package, memberships: list[Membership], dates: list[date], seed: int = 11,
+            age_bands: bool = True) -> list[dict]:
+    """Result rows (access.results.RESULT_COLUMNS) for every indicator of `package`, date, org level and stratum
+    (total, sex and, with `age_bands`, age band)."""
     rng = np.random.default_rng(seed)
     practices = sorted({m.ydernummer for m in memberships})
     member = {m.ydernummer: m for m in memberships}
@@ -147,7 +150,8 @@ def results(package, memberships: list[Membership], dates: list[date], seed: int
                     for unit in units:
                         add(unit, ("total", ""), n[i, si], d[i, si])
                         add(unit, ("sex", sex), n[i, si], d[i, si])
-                        add(unit, ("age_band", band), n[i, si], d[i, si])
+                        if age_bands:
+                            add(unit, ("age_band", band), n[i, si], d[i, si])
             keys = list(cells)
             num = np.array([cells[key][0] for key in keys])
             den = np.array([cells[key][1] for key in keys])
@@ -180,7 +184,7 @@ def results(package, memberships: list[Membership], dates: list[date], seed: int
             for j, (level_, org_id, dim, stratum) in enumerate(keys):
                 v = None if math.isnan(value[j]) else float(value[j])
                 met = None if v is None or standard is None else standard.met(v)
-                rows.append(dict(indicator_id=ind.id, ref_date=day, org_level=level_, org_id=org_id,
+                rows.append(dict(indicator_id=ind.id, kind=kind, ref_date=day, org_level=level_, org_id=org_id,
                                  stratum_dim=dim, stratum=stratum, numerator=float(num[j]),
                                  denominator=float(den[j]), rate=v,
                                  ci_low=None if v is None else float(low[j]),
@@ -200,7 +204,7 @@ def deliveries(memberships: list[Membership], end: date) -> list[dict]:
 
 
 def build_world(path, engine, package, clusters: int = 6, practices_per_cluster: int = 9,
-                end: date = date(2026, 10, 31), months: int = 36, seed: int = 7) -> World:
+                end: date = date(2026, 10, 31), months: int = 36, seed: int = 7, age_bands: bool = True) -> World:
     """Write organisations to the app DB (`engine`) and results + deliveries to the DuckDB file `path`."""
     import ibis
     import pyarrow as pa
@@ -212,7 +216,8 @@ def build_world(path, engine, package, clusters: int = 6, practices_per_cluster:
     dates = month_ends(end, months)
     con = ibis.duckdb.connect(str(path))
     try:
-        con.create_table("result", ibis.memtable(pa.Table.from_pylist(results(package, memberships, dates, seed))),
+        con.create_table("result", ibis.memtable(pa.Table.from_pylist(results(package, memberships, dates, seed,
+                                                                                    age_bands))),
                          overwrite=True)
         con.create_table("delivery", ibis.memtable(pa.Table.from_pylist(deliveries(memberships, end))),
                          overwrite=True)
