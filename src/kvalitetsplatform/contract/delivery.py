@@ -39,7 +39,9 @@ class ContractError(ValueError):
 
 
 def arrow_schema(table: Table) -> pa.Schema:
-    return pa.schema([pa.field(f.name, ARROW_TYPES[f.type], nullable=not f.required) for f in table.fields])
+    """Column types of a table's file. Every column is nullable: a missing required value is a row fault that
+    ingestion quarantines with its row and field, not something a writer can refuse for the whole file."""
+    return pa.schema([pa.field(f.name, ARROW_TYPES[f.type]) for f in table.fields])
 
 
 @dataclass(frozen=True)
