@@ -1,1 +1,1 @@
-from kvalitetsplatform.access.testing import appdb_engine, appdb_url, world_warehouse  # noqa: F401
+from kvalitetsplatform.access.testing import _sqlite_template, appdb_engine, appdb_url, world_home  # noqa: F401

@@ -10,9 +10,8 @@ from kvalitetsplatform.access.audit import AuditLog
 from kvalitetsplatform.access.gate import AccessDenied, Gate, InvalidQuery
 from kvalitetsplatform.access.orgs import replace_organisation, set_peer_display
 from kvalitetsplatform.access.principal import load_principal
-from kvalitetsplatform.access.results import ResultStore
 from kvalitetsplatform.access.testing import (
-    WORLD_COUNTS, WORLD_INDICATOR, WORLD_VAULT_KEY, world_organisation, world_patient_key,
+    WORLD_COUNTS, WORLD_INDICATOR, WORLD_VAULT_KEY, world_organisation, world_patient_key, world_store,
 )
 from kvalitetsplatform.warehouse.vault import VaultCipher
 
@@ -46,8 +45,8 @@ class _Identity:
 
 
 @pytest.fixture
-def world(appdb_engine, world_warehouse):
-    path = world_warehouse
+def world(appdb_engine, world_home):
+    path = world_home / "warehouse.duckdb"
     replace_organisation(appdb_engine, *world_organisation())
     audit = AuditLog(appdb_engine, b"a" * 32)
     ids = {}
@@ -65,7 +64,7 @@ def world(appdb_engine, world_warehouse):
         return {r["patient_key"]: _Identity(c.decrypt("cpr", r["pseudonym"], r["cpr_enc"]),
                                             c.decrypt("name", r["pseudonym"], r["name_enc"])) for r in rows}
 
-    store = ResultStore(lambda: ibis.duckdb.connect(str(path), read_only=True))
+    store = world_store(world_home)
     gate = Gate(appdb_engine, store, audit, b"l" * 32, reveal=reveal)
 
     def principal(name, **kw):

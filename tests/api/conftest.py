@@ -1,4 +1,3 @@
-import ibis
 import pytest
 from fastapi.testclient import TestClient
 
@@ -6,9 +5,8 @@ from kvalitetsplatform.access import users
 from kvalitetsplatform.access.audit import AuditLog, audit_key
 from kvalitetsplatform.access.auth import create_session
 from kvalitetsplatform.access.orgs import replace_organisation
-from kvalitetsplatform.access.results import ResultStore
 from kvalitetsplatform.access.testing import (  # noqa: F401
-    WORLD_VAULT_KEY, appdb_engine, appdb_url, world_organisation, world_warehouse,
+    WORLD_VAULT_KEY, _sqlite_template, appdb_engine, appdb_url, world_home, world_organisation,
 )
 from kvalitetsplatform.api.app import SESSION_COOKIE, create_app
 from kvalitetsplatform.settings import load_settings
@@ -43,12 +41,12 @@ def catalogue():
 
 
 @pytest.fixture
-def api(appdb_url, tmp_path, monkeypatch, world_warehouse, catalogue):
-    monkeypatch.setenv("KP_HOME", str(tmp_path / "home"))
+def api(appdb_url, monkeypatch, world_home, catalogue):
+    """The app as production wires it (results store, warehouse and vault from KP_HOME), on a test app DB."""
+    monkeypatch.setenv("KP_HOME", str(world_home))
     monkeypatch.setenv("KP_DATABASE_URL", appdb_url)
     monkeypatch.setenv("KP_VAULT_KEY", WORLD_VAULT_KEY)
     settings = load_settings()
-    path = world_warehouse
     from kvalitetsplatform.access.db import make_engine
 
     engine = make_engine(appdb_url)
@@ -59,23 +57,6 @@ def api(appdb_url, tmp_path, monkeypatch, world_warehouse, catalogue):
         ids[name] = users.create_user(engine, audit, name, name.title())
         for role, scope in grants:
             users.grant(engine, audit, name, role, scope)
-
-    def reveal(keys):
-        from kvalitetsplatform.warehouse.vault import VaultCipher
-        con = ibis.duckdb.connect(str(path), read_only=True)
-        t = con.table("identity_vault")
-        rows = t.filter(t.patient_key.isin(list(keys))).to_pyarrow().to_pylist()
-        con.disconnect()
-        cipher = VaultCipher(settings.vault_key)
-
-        class Identity:
-            def __init__(self, r):
-                self.cpr = cipher.decrypt("cpr", r["pseudonym"], r["cpr_enc"])
-                self.name = cipher.decrypt("name", r["pseudonym"], r["name_enc"])
-
-        return {r["patient_key"]: Identity(r) for r in rows}
-
-    store = ResultStore(lambda: ibis.duckdb.connect(str(path), read_only=True))
-    app = create_app(settings, engine=engine, store=store, reveal=reveal, catalogue=catalogue)
+    app = create_app(settings, engine=engine, catalogue=catalogue)
     yield Api(app, engine, audit, ids, settings)
     engine.dispose()

@@ -10,6 +10,9 @@ from kvalitetsplatform.access import users
 from kvalitetsplatform.access.testing import WORLD_INDICATOR, world_patient_key
 from conftest import ROLES
 
+# The API adds no SQL of its own: the gate's tests run on both engines; these run on SQLite to stay fast.
+pytestmark = pytest.mark.parametrize("appdb_url", ["sqlite"], indirect=True)
+
 DEC = "2025-12-31"
 VISIBLE = {
     "gp1": {("practice", "000001"), ("practice", "letter"), ("cluster", "K1"), ("region", "1082"), ("national", "DK")},

@@ -157,7 +157,7 @@ class Gate:
                 and (stratum_dim is None or r["stratum_dim"] == stratum_dim)
                 and (stratum is None or r["stratum"] == stratum)]
         if record:
-            self._log(principal, "results_view", object=f"indicator:{indicator_id}",
+            self._log(principal, "results_view", org, object=f"indicator:{indicator_id}",
                       details={"ref_date": ref_date, "org_level": org_level, "org_id": org_id, "rows": len(rows)})
         return rows
 
@@ -184,8 +184,9 @@ class Gate:
             by_level.setdefault(level, set()).add(code)
         rows = self.store.cells(indicator_id, day, by_level)
         rows = [r for r in rows if (r["org_level"], r["org_id"]) in scope]  # belt and braces
-        kind = self._kind(indicator_id)
-        table = _cell_table(rows, org, day, scope, kind)
+        if not rows:
+            return []
+        table = _cell_table(rows, org, day, scope, rows[0]["kind"] or self._kind(indicator_id))
         try:
             protection = protect(table, self._policy(principal))
         except DisclosureError:
@@ -336,10 +337,10 @@ class Gate:
             raise AccessDenied("Ingen adgang.")
         self._log(principal, "report_view", ydernummer=ydernummer, object=f"report:{report}")
 
-    def _log(self, principal: Principal, action: str, **fields) -> None:
+    def _log(self, principal: Principal, action: str, org: Organisation | None = None, **fields) -> None:
         self.audit.record(action, user_id=principal.user_id, username=principal.username,
                           role=principal.primary_role(), **fields)
-        self.usage.seen(principal, action, self._organisation())
+        self.usage.seen(principal, action, org or self._organisation())
 
 
 def _letters(i: int) -> str:

@@ -1,9 +1,8 @@
 """Where the gate reads computed results, patient flags and deliveries. Only `access.gate` may use this module.
 
-The gate's view of compute's output, in one place: a table of results per indicator × reference date × org unit ×
-stratum, and a table of patient flags per practice × patient × indicator × reference date (see RESULT_COLUMNS and
-FLAG_COLUMNS). `ResultStore` reads them through an Ibis backend, pushing the gate's scope filter down so rows outside
-a person's scope are never loaded. When compute's reader lands with other names, map them here and nowhere else.
+Compute's results store (`compute.results`, tables `result` and `patient_flag`, see docs/compute.md) is read
+here and renamed into the gate's words (RESULT_COLUMNS, FLAG_COLUMNS): the one place that knows compute's column
+names. The gate's scope filter is pushed down, so rows outside a person's scope are never loaded.
 """
 
 from __future__ import annotations
@@ -12,7 +11,7 @@ from collections.abc import Callable, Iterable
 from datetime import date
 from typing import Any
 
-RESULT_COLUMNS = ("indicator_id", "ref_date", "org_level", "org_id", "stratum_dim", "stratum", "numerator",
+RESULT_COLUMNS = ("indicator_id", "kind", "ref_date", "org_level", "org_id", "stratum_dim", "stratum", "numerator",
                   "denominator", "rate", "ci_low", "ci_high", "percentile", "cluster_rank", "target_met")
 FLAG_COLUMNS = ("ydernummer", "patient_key", "indicator_id", "ref_date", "age", "sex", "in_denominator",
                 "in_numerator", "fact_date", "fact_code", "fact_value", "fact_text", "fact_unit")
@@ -21,39 +20,71 @@ DELIVERY_COLUMNS = ("id", "ydernummer", "vendor", "extract_ts", "period_start", 
 STRATUM_DIMS = ("total", "sex", "age_band")
 
 
-class ResultStore:
-    """Reads `result`, `patient_flag` and `delivery` from an Ibis backend opened per call by `connect`."""
+def _result_view(t):
+    """compute's `result` table (docs/compute.md) in the gate's words. A table already in the gate's words (as
+    hand-built test worlds write them) passes through."""
+    import ibis
 
-    def __init__(self, connect: Callable[[], Any], result_table: str = "result", flag_table: str = "patient_flag",
+    if "indicator_id" in t.columns:
+        view = t.select(*(c for c in RESULT_COLUMNS if c in t.columns))
+        return view if "kind" in t.columns else view.mutate(kind=ibis.null("string"))
+    return t.select(
+        indicator_id=t.indicator, kind=t.kind, ref_date=t.ref_date, org_level=t.level, org_id=t.unit,
+        stratum_dim=ibis.cases((t.stratum == "all", "total"), (t.stratum == "age", "age_band"), else_=t.stratum),
+        stratum=ibis.ifelse(t.stratum_value == "all", "", t.stratum_value), numerator=t.numerator,
+        denominator=t.denominator, rate=t.value, ci_low=t.ci_low, ci_high=t.ci_high, percentile=t.percentile,
+        cluster_rank=t.cluster_rank, target_met=t.target_met)
+
+
+def _flag_view(t):
+    if "indicator_id" in t.columns:
+        return t.select(*FLAG_COLUMNS)
+    return t.select(ydernummer=t.ydernummer, patient_key=t.patient_key, indicator_id=t.indicator,
+                    ref_date=t.ref_date, age=t.age, sex=t.sex, in_denominator=t.in_denominator,
+                    in_numerator=t.in_numerator, fact_date=t.fact_date, fact_code=t.fact_code,
+                    fact_value=t.fact_value, fact_text=t.fact_text, fact_unit=t.fact_unit)
+
+
+class ResultStore:
+    """Reads compute's results store (`result`, `patient_flag`) and the warehouse's `delivery` catalogue through Ibis
+    backends opened per call (so no long-lived lock blocks `kp compute` or `kp ingest`)."""
+
+    def __init__(self, connect_results: Callable[[], Any], connect_warehouse: Callable[[], Any] | None = None,
                  version: Callable[[], str] | None = None):
-        self._connect = connect
-        self._result = result_table
-        self._flags = flag_table
+        self._connect = connect_results
+        self._connect_warehouse = connect_warehouse or connect_results
         self._version = version or (lambda: "")
 
     @classmethod
     def from_settings(cls, settings) -> ResultStore:
+        from kvalitetsplatform.compute.store import results_path
         from kvalitetsplatform.warehouse import connect
 
+        path = results_path(settings)
+
+        def connect_results():
+            from kvalitetsplatform.compute import results
+
+            return results(settings).con
+
         def version() -> str:
-            path = settings.warehouse_path
             return str(path.stat().st_mtime_ns) if path.exists() else "absent"
 
-        return cls(lambda: connect(settings, read_only=True), version=version)
+        return cls(connect_results, lambda: connect(settings, read_only=True), version)
 
     def version(self) -> str:
         """Changes whenever the results may have changed; part of every cache key."""
         return self._version()
 
-    def _read(self, build: Callable[[Any], Any]) -> list[dict]:
-        backend = self._connect()
+    def _read(self, build: Callable[[Any], Any], warehouse: bool = False) -> list[dict]:
+        backend = (self._connect_warehouse if warehouse else self._connect)()
         try:
             return build(backend).to_pyarrow().to_pylist()
         finally:
             backend.disconnect()
 
     def periods(self, indicator_id: str) -> list[date]:
-        rows = self._read(lambda b: (t := b.table(self._result)).filter(t.indicator_id == indicator_id)
+        rows = self._read(lambda b: (t := _result_view(b.table("result"))).filter(t.indicator_id == indicator_id)
                           .select("ref_date").distinct().order_by("ref_date"))
         return [r["ref_date"] for r in rows]
 
@@ -64,29 +95,29 @@ class ResultStore:
             return []
 
         def build(b):
-            t = b.table(self._result)
+            t = _result_view(b.table("result"))
             where = None
             for level, codes in units.items():
                 clause = (t.org_level == level) & t.org_id.isin(codes)
                 where = clause if where is None else where | clause
-            return t.filter(t.indicator_id == indicator_id, t.ref_date == ref_date, where).select(*RESULT_COLUMNS)
+            return t.filter(t.indicator_id == indicator_id, t.ref_date == ref_date, where)
 
         return self._read(build)
 
     def flags(self, ydernummer: str, indicator_id: str | None, ref_date: date | None) -> list[dict]:
         def build(b):
-            t = b.table(self._flags)
+            t = _flag_view(b.table("patient_flag"))
             conditions = [t.ydernummer == ydernummer]
             if indicator_id is not None:
                 conditions.append(t.indicator_id == indicator_id)
             if ref_date is not None:
                 conditions.append(t.ref_date == ref_date)
-            return t.filter(*conditions).select(*FLAG_COLUMNS).order_by("indicator_id", "patient_key")
+            return t.filter(*conditions).order_by("indicator_id", "patient_key")
 
         return self._read(build)
 
     def flag_periods(self, ydernummer: str) -> list[date]:
-        rows = self._read(lambda b: (t := b.table(self._flags)).filter(t.ydernummer == ydernummer)
+        rows = self._read(lambda b: (t := b.table("patient_flag")).filter(t.ydernummer == ydernummer)
                           .select("ref_date").distinct().order_by("ref_date"))
         return [r["ref_date"] for r in rows]
 
@@ -95,7 +126,7 @@ class ResultStore:
         keys = sorted({int(k) for k in patient_keys})
         if not keys:
             return set()
-        rows = self._read(lambda b: (t := b.table(self._flags)).filter(
+        rows = self._read(lambda b: (t := b.table("patient_flag")).filter(
             t.ydernummer == ydernummer, t.ref_date == ref_date, t.patient_key.isin(keys)).select("patient_key")
             .distinct())
         return {r["patient_key"] for r in rows}
@@ -107,4 +138,4 @@ class ResultStore:
                 t = t.filter(t.ydernummer == ydernummer)
             return t.select(*DELIVERY_COLUMNS).order_by("ydernummer", "extract_ts")
 
-        return self._read(build)
+        return self._read(build, warehouse=True)

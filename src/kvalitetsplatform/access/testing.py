@@ -8,6 +8,7 @@ afterwards. In CI (CI=true) an unreachable server fails the test; locally it is 
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from datetime import date, datetime
 
@@ -48,15 +49,26 @@ def drop_postgres_schema(schema: str) -> None:
     admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def _sqlite_template(tmp_path_factory):
+    """A migrated SQLite app DB, copied for each test (migrating takes longer than copying)."""
+    path = tmp_path_factory.mktemp("appdb") / "template.sqlite"
+    engine = make_engine(f"sqlite:///{path}")
+    migrate(engine)
+    with engine.connect() as c:
+        c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+    engine.dispose()
+    return path
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def appdb_url(request, tmp_path):
-    """A migrated, empty app database URL on each engine."""
+def appdb_url(request, tmp_path, _sqlite_template):
+    """A migrated, empty app database URL on each engine. A test module may narrow it to SQLite with
+    `pytest.mark.parametrize("appdb_url", ["sqlite"], indirect=True)` when it exercises no SQL of its own."""
     if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'kp.sqlite'}"
-        engine = make_engine(url)
-        migrate(engine)
-        engine.dispose()
-        yield url
+        path = tmp_path / "kp.sqlite"
+        shutil.copyfile(_sqlite_template, path)
+        yield f"sqlite:///{path}"
         return
     url, schema = postgres_schema_url()
     engine = make_engine(url)
@@ -132,21 +144,23 @@ def world_rows():
                         cell[1] += d
         for (level, org_id, dim, value), (n, d) in sorted(sums.items()):
             rate = n / d if d else None
-            results.append(dict(indicator_id=WORLD_INDICATOR, ref_date=day, org_level=level, org_id=org_id,
-                                stratum_dim=dim, stratum=value, numerator=n, denominator=d, rate=rate,
-                                ci_low=None if rate is None else max(0.0, rate - 0.1),
+            results.append(dict(package="TEST", indicator=WORLD_INDICATOR, kind="proportion", ref_date=day,
+                                level=level, unit=org_id, stratum="all" if dim == "total" else dim,
+                                stratum_value=value or "all", numerator=float(n), denominator=float(d), patients=d,
+                                value=rate, ci_low=None if rate is None else max(0.0, rate - 0.1),
                                 ci_high=None if rate is None else min(1.0, rate + 0.1),
                                 percentile=50.0 if level == "practice" else None,
                                 cluster_rank=1 if level == "practice" else None,
-                                target_met=None if rate is None else rate >= 0.6))
+                                target_met=None if rate is None else rate >= 0.6, run_id=1))
     flags = []
     for i, y in enumerate(WORLD_PRACTICES):
         for day in WORLD_DATES:
             for j in range(1, 5):
-                flags.append(dict(ydernummer=y, patient_key=world_patient_key(i, j), indicator_id=WORLD_INDICATOR,
-                                  ref_date=day, age=60 + j, sex="F" if j % 2 else "M", in_denominator=j != 4,
-                                  in_numerator=j == 1, fact_date=day, fact_code="NPU01568", fact_value=2.0 + j,
-                                  fact_text="", fact_unit="mmol/L"))
+                flags.append(dict(package="TEST", ydernummer=y, patient_key=world_patient_key(i, j),
+                                  indicator=WORLD_INDICATOR, ref_date=day, age=60 + j, sex="F" if j % 2 else "M",
+                                  in_denominator=j != 4, in_numerator=j == 1, numerator=int(j == 1),
+                                  denominator=int(j != 4), fact_date=day, fact_system="NPU", fact_code="NPU01568",
+                                  fact_value=2.0 + j, fact_text=None, fact_unit="mmol/L", run_id=1))
     return results, flags
 
 
@@ -154,13 +168,21 @@ def world_patient_key(practice_index: int, j: int) -> int:
     return 9_000_000_000_000_000_000 // 10 * (practice_index + 1) + j  # large: beyond JavaScript's 2**53
 
 
-def build_world_warehouse(path, vault_key: bytes) -> None:
-    """A DuckDB file with `result`, `patient_flag`, `identity_vault` and `delivery` tables shaped as compute and
-    ingestion leave them."""
+def build_world(home, vault_key: bytes, single_file: str | None = None) -> None:
+    """Under `home` (a KP_HOME): `results.duckdb` with compute's `result` and `patient_flag` tables, and
+    `warehouse.duckdb` with the `delivery` catalogue and the `identity_vault`, in the real schemas (all four in
+    `single_file` when given)."""
     import duckdb
     import pyarrow as pa
 
+    from kvalitetsplatform.compute.store import ARROW_TYPES, TABLES
+    from kvalitetsplatform.warehouse.schema import OWN_TABLES
     from kvalitetsplatform.warehouse.vault import VaultCipher
+
+    def arrow(columns, rows):
+        types = {"BLOB": pa.binary(), "TIMESTAMP": pa.timestamp("us"), **ARROW_TYPES}
+        schema = pa.schema([(c, types[t]) for c, t in columns])
+        return pa.table({f.name: pa.array([r.get(f.name) for r in rows], f.type) for f in schema}, schema=schema)
 
     results, flags = world_rows()
     cipher = VaultCipher(vault_key)
@@ -177,20 +199,42 @@ def build_world_warehouse(path, vault_key: bytes) -> None:
                        period_start=date(2025, 12, 1), period_end=date(2025, 12, 31), status="loaded",
                        loaded_at=datetime(2026, 1, 1, 2), rows_loaded=1000 + i, rows_quarantined=i)
                   for i, y in enumerate(WORLD_PRACTICES)]
-    con = duckdb.connect(str(path))
-    for name, rows in (("result", results), ("patient_flag", flags), ("identity_vault", vault),
-                       ("delivery", deliveries)):
-        data = pa.Table.from_pylist(rows)  # noqa: F841 - read by DuckDB's replacement scan below
-        con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM data")
-    con.close()
+    files = (("results.duckdb", {"result": (TABLES["result"], results),
+                                 "patient_flag": (TABLES["patient_flag"], flags)}),
+             ("warehouse.duckdb", {"delivery": (OWN_TABLES["delivery"], deliveries),
+                                   "identity_vault": (OWN_TABLES["identity_vault"], vault)}))
+    if single_file:
+        files = ((single_file, {**files[0][1], **files[1][1]}),)
+    for file, tables in files:
+        con = duckdb.connect(str(home / file))
+        for name, (columns, rows) in tables.items():
+            data = arrow(columns, rows)  # noqa: F841 - read by DuckDB's replacement scan below
+            con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM data")
+        con.close()
+
+
+def build_world_warehouse(path, vault_key: bytes) -> None:
+    """The whole world in one DuckDB file (results, flags, deliveries, vault): for layers whose fixtures add or
+    replace tables in one file."""
+    build_world(path.parent, vault_key, single_file=path.name)
+
+
+def world_store(home):
+    """A ResultStore on the world (as `ResultStore.from_settings` opens the real files)."""
+    import ibis
+
+    from kvalitetsplatform.access.results import ResultStore
+
+    return ResultStore(lambda: ibis.duckdb.connect(str(home / "results.duckdb"), read_only=True),
+                       lambda: ibis.duckdb.connect(str(home / "warehouse.duckdb"), read_only=True))
 
 
 WORLD_VAULT_KEY = "world-vault-key-for-tests-only-0123456789abcdef"
 
 
 @pytest.fixture(scope="session")
-def world_warehouse(tmp_path_factory):
-    """The results-shaped warehouse, built once per test session (read-only for the tests)."""
-    path = tmp_path_factory.mktemp("world") / "warehouse.duckdb"
-    build_world_warehouse(path, WORLD_VAULT_KEY.encode())
-    return path
+def world_home(tmp_path_factory):
+    """A KP_HOME with the world's results store and warehouse, built once per test session (read-only)."""
+    home = tmp_path_factory.mktemp("world")
+    build_world(home, WORLD_VAULT_KEY.encode())
+    return home
