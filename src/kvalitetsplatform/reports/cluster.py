@@ -136,6 +136,7 @@ def build(gate, principal, cluster_id: str, request: Request) -> dict:
         "meta": meta(words, title, _("Klyngepakke til mødet pr. {day}").format(day=words.day(period)), request,
                      [cluster_id]),
         "labels": labels(words),
+        "period": period.isoformat(), "compared": compared.isoformat() if compared else None,
         "header": {"left": f"{package.title(words.lang)} · {cluster_name}",
                    "right": _("Opgjort pr. {day}").format(day=words.day(period))},
         "footer": f"Kvalitetsplatformen · {_('Klyngepakke')} · {package.id} {package.version}",

@@ -88,6 +88,7 @@ def build(gate, principal, ydernummer: str, request: Request) -> dict:
         "meta": meta(words, title, _("Pakkerapport for praksis pr. {day}").format(day=words.day(period)), request,
                      [ydernummer]),
         "labels": labels(words),
+        "period": period.isoformat(), "compared": compared.isoformat() if compared else None,
         "header": {"left": f"{package.title(words.lang)} · {practice_name}",
                    "right": _("Opgjort pr. {day}").format(day=words.day(period))},
         "footer": f"Kvalitetsplatformen · {_('Pakkerapport for praksis')} · {package.id} {package.version}",

@@ -76,6 +76,7 @@ def build(gate, principal, region_code: str, request: Request) -> dict:
         "meta": meta(words, title, _("Regionalt overblik pr. {day}").format(day=words.day(period)), request,
                      [region_code]),
         "labels": labels(words),
+        "period": period.isoformat(), "compared": compared.isoformat() if compared else None,
         "header": {"left": f"{package.title(words.lang)} · {region_name}",
                    "right": _("Opgjort pr. {day}").format(day=words.day(period))},
         "footer": f"Kvalitetsplatformen · {_('Regionalt overblik')} · {package.id} {package.version}",
