@@ -19,13 +19,16 @@ from kvalitetsplatform.synth import parameters as P
 from kvalitetsplatform.synth.catalogue import (
     ADMISSION_CAUSES,
     DRUGS,
+    HOSPITALS,
     INFECTIONS,
+    LABORATORIES,
     LABS,
     LDL_REDUCTION,
     REGIMENS,
     STATIN_REGIMENS,
     SYMPTOMS,
 )
+from kvalitetsplatform.synth.identity import draw_names, full_names, initials
 from kvalitetsplatform.synth.population import LATENT, NEVER, World, coding_probability, day_number
 from kvalitetsplatform.terminology import code_system
 
@@ -204,7 +207,6 @@ class PracticeSynth:
         ids = ([f"L{i + 1:02d}" for i in range(n_gp)] + [f"S{i + 1:02d}" for i in range(n_nurse)]
                + [f"K{i + 1:02d}" for i in range(n_sec)] + (["U01"] if trainee else []))
         roles = ["gp"] * n_gp + ["nurse"] * n_nurse + ["secretary"] * n_sec + (["trainee"] if trainee else [])
-        from kvalitetsplatform.synth.identity import draw_names, full_names, initials
         male = rng.random(len(ids)) < np.where(np.array(roles) == "gp", 0.52, 0.1)
         names = full_names(draw_names(rng, male), male).to_pylist()
         inits = initials(names)
@@ -311,9 +313,6 @@ class PracticeSynth:
             idx, onset, rec = idx[keep], onset[keep], rec[keep]
             self.coded[c.key] = np.zeros(self.n, bool)
             self.coded[c.key][idx] = True
-            self.coded_since = getattr(self, "coded_since", {})
-            self.coded_since[c.key] = np.full(self.n, NEVER, np.int32)
-            self.coded_since[c.key][idx] = rec
             shares = np.cumsum([s for _, s in c.codes])
             pick = np.minimum(np.searchsorted(shares, self.u(100 + i, idx)), len(c.codes) - 1)
             codes = Cat([code for code, _ in c.codes], pick)
@@ -512,8 +511,7 @@ class PracticeSynth:
         first_onset = np.min(self.onset[idx0][:, [CI[k] for k in P.ANNUAL_CONTROL]], axis=1)
         anniversary = (self.u(400, idx0) * 365).astype(np.int64)
         year0 = int(np.datetime64(int(w.start), "D").astype("datetime64[Y]").astype(int)) + 1970
-        enrolled_boost = 0.0
-        p_year = np.clip(0.28 + 0.62 * self.q + enrolled_boost, 0, 0.97)
+        p_year = np.clip(0.28 + 0.62 * self.q, 0, 0.97)
         idx_l, day_l = [], []
         for y in range(year0, year0 + 4):
             day = day_number_np(y) + anniversary
@@ -759,7 +757,7 @@ class PracticeSynth:
         flag = np.where(np.isnan(v), 3, np.where(v < low, 0, np.where(v > high, 1, 2)))
         flag[comparator == 2] = 2
         flag = Cat(["L", "H", "N", None], flag)
-        labs = self.w_labs()
+        labs = LABORATORIES[self.region]
         prod = Cat(labs, (producer if producer is not None else rng.integers(0, 8, k)) % len(labs))
         if poc:
             prod = "Egen praksis"
@@ -768,10 +766,6 @@ class PracticeSynth:
         self.labs.add(idx=idx, day=day, sec=sec, system=system, code=code, value=v, comparator=comparator,
                       text=text, ref_low=np.where(code == "NPU19661", np.nan, low).astype(float),
                       ref_high=high.astype(float), flag=flag, producer=prod)
-
-    def w_labs(self):
-        from kvalitetsplatform.synth.catalogue import LABORATORIES
-        return LABORATORIES[self.region]
 
     def hba1c(self, idx, day) -> np.ndarray:
         age = self.age(idx, day)
@@ -958,7 +952,6 @@ class PracticeSynth:
         los = np.round(np.exp(rng.normal(1.2, 0.8, len(idx)))).astype(np.int32)
         discharged = np.minimum(day + los, self.death[idx])  # dying in hospital ends the stay
         discharged = np.where(discharged <= self.w.end, discharged, NEVER)
-        from kvalitetsplatform.synth.catalogue import HOSPITALS
         hospitals = np.array(HOSPITALS[self.region])
         self.admissions.add(idx=idx, day=day, discharged=discharged, code=code,
                             acute=rng.random(len(idx)) < 0.9,
