@@ -283,7 +283,8 @@ class Gate:
         if not keys or len(keys) > 500:
             raise InvalidQuery("angiv mellem 1 og 500 patientnøgler")
         periods = self.store.flag_periods(practice)
-        own = self.store.patients_of(practice, keys, periods[-1]) if periods else set()
+        in_range = [k for k in keys if -2**63 <= k < 2**63]  # anything else is nobody's patient key
+        own = self.store.patients_of(practice, in_range, periods[-1]) if periods else set()
         if set(keys) - own:
             self._log(principal, "identity_denied", ydernummer=practice, purpose=purpose,
                       details={"patients": len(keys), "not_own": len(set(keys) - own)})

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, BeforeValidator, Field, StringConstraints
 
 from kvalitetsplatform.access.auth import end_session, sign_in
 from kvalitetsplatform.access.principal import Principal
@@ -100,8 +101,11 @@ class WorklistRow(BaseModel):
     fact_unit: str | None
 
 
+PatientKey = Annotated[str, StringConstraints(pattern=r"^-?[0-9]{1,19}$")]
+
+
 class IdentityRequest(BaseModel):
-    patient_keys: list[str] = Field(min_length=1, max_length=500)
+    patient_keys: list[PatientKey] = Field(min_length=1, max_length=500)
     purpose: PurposeCode
     ydernummer: str | None = Field(None, pattern=r"^\d{6}$")
 
@@ -112,15 +116,20 @@ class IdentityOut(BaseModel):
     name: str
 
 
+# The warehouse keeps local (Danish) times without a zone; RFC 3339 date-time would demand one.
+LocalDateTime = Annotated[str, BeforeValidator(lambda v: v.isoformat() if isinstance(v, datetime) else v),
+                          Field(description="Lokal tid uden tidszone, ÅÅÅÅ-MM-DDTtt:mm:ss")]
+
+
 class DeliveryOut(BaseModel):
     id: str
     ydernummer: str
     vendor: str | None
-    extract_ts: datetime | None
+    extract_ts: LocalDateTime | None
     period_start: date | None
     period_end: date | None
     status: str | None
-    loaded_at: datetime | None
+    loaded_at: LocalDateTime | None
     rows_loaded: int | None
     rows_quarantined: int | None
 
@@ -230,6 +239,7 @@ EXPORT_RESPONSES = {**ERRORS, 200: {"content": {m: {} for m in MEDIA.values()}, 
 
 
 def _file(data: bytes, fmt: str, name: str) -> Response:
+    name = re.sub(r"[^A-Za-z0-9._-]", "_", name)[:120]  # a header value: ASCII only, nothing a client could misread
     return Response(data, media_type=MEDIA[fmt],
                     headers={"Content-Disposition": f'attachment; filename="{name}.{fmt}"'})
 
