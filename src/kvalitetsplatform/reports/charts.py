@@ -24,9 +24,9 @@ from babel.numbers import format_decimal, format_percent
 
 # --- locale ----------------------------------------------------------------------------------------------------------
 
-# d3 locales (d3-format / d3-time-format), with the Danish "72,1 %" (a narrow no-break space before %).
+# d3 locales (d3-format / d3-time-format), with the Danish "72,1 %" (a no-break space before %).
 D3_NUMBER = {
-    "da": {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["", " kr."], "percent": "\u202f%"},
+    "da": {"decimal": ",", "thousands": ".", "grouping": [3], "currency": ["", " kr."], "percent": "\u00a0%"},
     "en": {"decimal": ".", "thousands": ",", "grouping": [3], "currency": ["", " DKK"]},
 }
 D3_TIME = {
@@ -77,8 +77,8 @@ class ChartLocale:
         if value is None:
             return SUPPRESSED
         pattern = f"#,##0.{'0' * digits} %" if digits else "#,##0 %"
-        text = format_percent(value, format=pattern, locale=self.babel)
-        return text.replace("\xa0%", "\u202f%") if self.lang == "da" else text.replace("\xa0", "").replace(" ", "")
+        text = format_percent(value, format=pattern, locale=self.babel).replace("\xa0", " ")
+        return text.replace(" %", "\xa0%") if self.lang == "da" else text.replace(" ", "")
 
     def day(self, value: date) -> str:
         return format_date(value, "dd.MM.yyyy" if self.lang == "da" else "d MMM yyyy", locale=self.babel)

@@ -139,7 +139,7 @@ def build(gate, principal, cluster_id: str, request: Request) -> dict:
         "period": period.isoformat(), "compared": compared.isoformat() if compared else None,
         "header": {"left": f"{package.title(words.lang)} · {cluster_name}",
                    "right": _("Opgjort pr. {day}").format(day=words.day(period))},
-        "footer": f"Kvalitetsplatformen · {_('Klyngepakke')} · {package.id} {package.version}",
+        "footer": "Kvalitetsplatformen · " + _("Klyngepakke") + f" · {package.id} {package.version}",
         "cover": {
             "platform": "Kvalitetsplatformen", "audience": _("Til klyngens møde"),
             "kicker": _("Klyngepakke til mødet"), "title": package.title(words.lang), "subtitle": cluster_name,

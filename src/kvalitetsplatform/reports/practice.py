@@ -78,7 +78,7 @@ def build(gate, principal, ydernummer: str, request: Request) -> dict:
                                      national, before, change))
 
     first = min(f.dates[0] for f in all_figures if f.dates)
-    deliveries = [f"{d['id']} ({_('udtrukket')} {words.day(d['extract_ts'].date())})"
+    deliveries = [f"{d['id']} (" + _("udtrukket") + f" {words.day(d['extract_ts'].date())})"
                   for d in gate.deliveries(principal) if d["ydernummer"] == ydernummer][-3:]
     recipient = _("{practice} (ydernummer {y}): praksisens læger og personale").format(practice=practice_name,
                                                                                        y=ydernummer)
@@ -91,11 +91,11 @@ def build(gate, principal, ydernummer: str, request: Request) -> dict:
         "period": period.isoformat(), "compared": compared.isoformat() if compared else None,
         "header": {"left": f"{package.title(words.lang)} · {practice_name}",
                    "right": _("Opgjort pr. {day}").format(day=words.day(period))},
-        "footer": f"Kvalitetsplatformen · {_('Pakkerapport for praksis')} · {package.id} {package.version}",
+        "footer": "Kvalitetsplatformen · " + _("Pakkerapport for praksis") + f" · {package.id} {package.version}",
         "cover": {
             "platform": "Kvalitetsplatformen", "audience": _("Til praksisens læger og personale"),
             "kicker": _("Pakkerapport for praksis"), "title": package.title(words.lang), "subtitle": practice_name,
-            "facts": [[_("Praksis"), f"{practice_name} · {_('ydernummer')} {ydernummer}"],
+            "facts": [[_("Praksis"), f"{practice_name} · " + _("ydernummer") + f" {ydernummer}"],
                       [_("Klynge"), cluster_name], [_("Region"), region_name],
                       [_("Opgjort pr."), words.day(period)],
                       [_("Sammenlignet med"), words.day(compared) if compared else "–"],

@@ -79,7 +79,7 @@ def build(gate, principal, region_code: str, request: Request) -> dict:
         "period": period.isoformat(), "compared": compared.isoformat() if compared else None,
         "header": {"left": f"{package.title(words.lang)} · {region_name}",
                    "right": _("Opgjort pr. {day}").format(day=words.day(period))},
-        "footer": f"Kvalitetsplatformen · {_('Regionalt overblik')} · {package.id} {package.version}",
+        "footer": "Kvalitetsplatformen · " + _("Regionalt overblik") + f" · {package.id} {package.version}",
         "cover": {
             "platform": "Kvalitetsplatformen", "audience": _("Til regionens kvalitetsenhed"),
             "kicker": _("Regionalt overblik"), "title": package.title(words.lang), "subtitle": region_name,

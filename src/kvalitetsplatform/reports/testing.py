@@ -56,8 +56,13 @@ def month_ends(end: date, months: int) -> list[date]:
     return out[::-1]
 
 
-def organisation(clusters: int, practices_per_cluster: int, seed: int = 7) -> tuple[list[OrgUnit], list[Membership]]:
-    """Clusters spread over the five regions; each cluster's practices in one or two municipalities of its region."""
+TINY = "199999"  # with `tiny`: a very small practice alone in its municipality, so region figures get suppressed
+
+
+def organisation(clusters: int, practices_per_cluster: int, seed: int = 7,
+                 tiny: bool = False) -> tuple[list[OrgUnit], list[Membership]]:
+    """Clusters spread over the regions; each cluster's practices in one municipality of its region. With `tiny`,
+    the first cluster also has a very small practice in a municipality of its own."""
     rng = np.random.default_rng(seed)
     regions = code_system("region")
     kommuner = code_system("kommune")
@@ -85,6 +90,10 @@ def organisation(clusters: int, practices_per_cluster: int, seed: int = 7) -> tu
             name = f"{PRACTICE_NAMES[(i * 5 + j) % len(PRACTICE_NAMES)]}, {town}"
             units.append(OrgUnit("practice", ydernummer, name, region))
             memberships.append(Membership(ydernummer, date(2015, 1, 1), None, cluster_id, region, home))
+        if tiny and i == 0:
+            island = sorted(by_region[region])[-1]
+            units.append(OrgUnit("practice", TINY, f"Lægen på Øen, {kommuner.concepts[island].label_da}", region))
+            memberships.append(Membership(TINY, date(2015, 1, 1), None, cluster_id, region, island))
     return units, memberships
 
 
@@ -113,11 +122,12 @@ def results(package, memberships: list[Membership], dates: list[date], seed: int
     practices = sorted({m.ydernummer for m in memberships})
     member = {m.ydernummer: m for m in memberships}
     size = rng.integers(900, 3200, len(practices))  # listed patients
+    size[[i for i, y in enumerate(practices) if y == TINY]] = 40
     strata = [(s, a) for s in SEXES for a in AGE_BANDS]
     weights = np.array([0.22, 0.16, 0.08, 0.24, 0.20, 0.10])
     rows: list[dict] = []
     t = np.linspace(0, 1, len(dates))
-    for k, ind in enumerate(package.indicators):
+    for ind in package.indicators:
         kind = ind.kind
         base = rng.uniform(0.45, 0.85)
         level = np.clip(base + rng.normal(0, 0.09, len(practices)), 0.05, 0.97)
@@ -190,7 +200,6 @@ def results(package, memberships: list[Membership], dates: list[date], seed: int
                                  ci_low=None if v is None else float(low[j]),
                                  ci_high=None if v is None else float(high[j]),
                                  percentile=percentile.get(j), cluster_rank=rank.get(j), target_met=met))
-        del k
     return rows
 
 
@@ -203,24 +212,75 @@ def deliveries(memberships: list[Membership], end: date) -> list[dict]:
                  rows_quarantined=3) for m in memberships]
 
 
-def build_world(path, engine, package, clusters: int = 6, practices_per_cluster: int = 9,
-                end: date = date(2026, 10, 31), months: int = 36, seed: int = 7, age_bands: bool = True) -> World:
-    """Write organisations to the app DB (`engine`) and results + deliveries to the DuckDB file `path`."""
-    import ibis
+STRATUM = {"total": "all", "sex": "sex", "age_band": "age"}
+
+
+def compute_rows(package, memberships: list[Membership], rows: list[dict], run_id: int = 1) -> list[dict]:
+    """The gate-worded rows as compute's `result` table holds them (compute/store.py)."""
+    member = {m.ydernummer: m for m in memberships}
+    counts: dict[tuple, int] = {}
+    for r in rows:
+        if r["org_level"] == "practice" and r["stratum_dim"] == "total" and r["rate"] is not None:
+            key = (r["indicator_id"], r["ref_date"], member[r["org_id"]].cluster_id)
+            counts[key] = counts.get(key, 0) + 1
+    out = []
+    for r in rows:
+        practice = member.get(r["org_id"]) if r["org_level"] == "practice" else None
+        cluster = practice.cluster_id if practice else (r["org_id"] if r["org_level"] == "cluster" else None)
+        out.append(dict(package=package.id, indicator=r["indicator_id"], kind=r["kind"], ref_date=r["ref_date"],
+                        level=r["org_level"], unit=r["org_id"], cluster_id=cluster,
+                        region_code=practice.region_code if practice else None,
+                        stratum=STRATUM[r["stratum_dim"]], stratum_value=r["stratum"] or "all",
+                        numerator=r["numerator"], denominator=r["denominator"], patients=int(r["denominator"]),
+                        value=r["rate"], ci_low=r["ci_low"], ci_high=r["ci_high"], percentile=r["percentile"],
+                        cluster_rank=r["cluster_rank"],
+                        cluster_practices=counts.get((r["indicator_id"], r["ref_date"], cluster))
+                        if practice else None, target_met=r["target_met"], run_id=run_id))
+    return out
+
+
+def build_world(home, engine, package, clusters: int = 6, practices_per_cluster: int = 9,
+                end: date = date(2026, 10, 31), months: int = 36, seed: int = 7, age_bands: bool = True,
+                tiny: bool = False) -> World:
+    """Organisations into the app DB (`engine`); under `home` (a KP_HOME) compute's results store
+    (`results.duckdb`: result, compute_run) and the warehouse's delivery catalogue (`warehouse.duckdb`), in the
+    real schemas, so `ResultStore.from_settings` reads them as it reads the real ones."""
+    import json
+    from pathlib import Path
+
+    import duckdb
     import pyarrow as pa
 
     from kvalitetsplatform.access.orgs import replace_organisation
+    from kvalitetsplatform.compute.store import ARROW_TYPES, TABLES
+    from kvalitetsplatform.warehouse.schema import OWN_TABLES
 
-    units, memberships = organisation(clusters, practices_per_cluster, seed)
+    def arrow(columns, rows):
+        types = {"BLOB": pa.binary(), "TIMESTAMP": pa.timestamp("us"), "INTEGER": pa.int32(), **ARROW_TYPES}
+        schema = pa.schema([(c, types[t]) for c, t in columns])
+        return pa.table({f.name: pa.array([r.get(f.name) for r in rows], f.type) for f in schema}, schema=schema)
+
+    home = Path(home)
+    units, memberships = organisation(clusters, practices_per_cluster, seed, tiny)
     replace_organisation(engine, units, memberships)
     dates = month_ends(end, months)
-    con = ibis.duckdb.connect(str(path))
-    try:
-        con.create_table("result", ibis.memtable(pa.Table.from_pylist(results(package, memberships, dates, seed,
-                                                                                    age_bands))),
-                         overwrite=True)
-        con.create_table("delivery", ibis.memtable(pa.Table.from_pylist(deliveries(memberships, end))),
-                         overwrite=True)
-    finally:
-        con.disconnect()
+    rows = compute_rows(package, memberships, results(package, memberships, dates, seed, age_bands))
+    run = dict(run_id=1, started_at=datetime(end.year, end.month, end.day, 23, 40),
+               finished_at=datetime(end.year, end.month, end.day, 23, 50), status="done", mode="full",
+               end_date=end, periods=months, ref_dates=json.dumps([d.isoformat() for d in dates]),
+               packages=json.dumps({package.id: package.version}),
+               codelists=json.dumps({package.id: sorted(c.ref for c in package.codelists.values())}),
+               deliveries=json.dumps([d["id"] for d in deliveries(memberships, end)]), new_deliveries="[]",
+               recomputed="{}", seconds=1.0, error=None)
+    files = (("results.duckdb", {"result": (TABLES["result"], rows), "compute_run": (TABLES["compute_run"], [run]),
+                                 "patient_flag": (TABLES["patient_flag"], [])}),
+             ("warehouse.duckdb", {"delivery": (OWN_TABLES["delivery"], deliveries(memberships, end))}))
+    for file, tables in files:
+        con = duckdb.connect(str(home / file))
+        try:
+            for name, (columns, table_rows) in tables.items():
+                data = arrow(columns, table_rows)  # noqa: F841 - read by DuckDB's replacement scan below
+                con.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM data")
+        finally:
+            con.close()
     return World(units, memberships, dates, package.id, [i.id for i in package.indicators])
