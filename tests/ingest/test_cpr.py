@@ -15,6 +15,9 @@ from kvalitetsplatform.ingest.cpr import classify
     ("0101584285", "cpr", date(1958, 1, 1)),  # digit 7 = 4, YY > 36: 1900s
     ("0101575285", "cpr", date(2057, 1, 1)),  # digit 7 = 5, YY ≤ 57: 2000s
     ("0101585285", "cpr", date(1858, 1, 1)),  # digit 7 = 5, YY > 57: 1800s
+    ("0101990285", "cpr", date(1999, 1, 1)),  # digit 7 = 0-3: 1900s
+    ("0101369285", "cpr", date(2036, 1, 1)),  # digit 7 = 9, YY ≤ 36: 2000s
+    (" 070761-4285", "cpr", date(1961, 7, 7)),  # surrounding spaces do not matter
     ("6707614285", "cpr_substitute", date(1961, 7, 7)),  # day + 60
     ("010165-1AB2", "ecpr_national", date(1965, 1, 1)),
     ("010105-7XY3", "ecpr_national", date(2005, 1, 1)),

@@ -1,4 +1,4 @@
-"""CPR numbers and replacement numbers, classified in SQL so ingestion can do millions at once.
+"""CPR numbers and replacement numbers: what kind of identifier a value is, and the birth date it carries.
 
 Rules (shared/reference/security-and-disclosure.md §3.1; cpr.dk): a CPR is DDMMYY-NNNN, with or without the hyphen;
 digit 7 with YY gives the century; modulus 11 is *not* required (numbers without it have been issued since 2007).
@@ -10,55 +10,69 @@ Kinds:
   digit, whose first six digits are a date;
 - `ecpr_local`: another replacement number with letters in positions 7–10 (decentral schemes vary);
 - `invalid`: anything else (including a national-looking number whose date does not exist).
+
+Classification runs once per distinct person in a delivery, beside the HMAC that must run in Python anyway; the
+per-row checks stay in SQL.
 """
 
 from __future__ import annotations
 
-import duckdb
+import re
+from datetime import date
 
-# The SQL twin of warehouse.vault.normalise_cpr (values reaching it have passed the contract's pattern).
+from kvalitetsplatform.warehouse.vault import normalise_cpr
+
+# The SQL twin of warehouse.vault.normalise_cpr, used to join facts to patients (a test keeps them in step).
 NORMALISE_SQL = "upper(replace(trim({x}), '-', ''))"
+MACROS = f"CREATE OR REPLACE TEMP MACRO kp_norm_cpr(x) AS {NORMALISE_SQL.format(x='x')};"
 
-MACROS = f"""
-CREATE OR REPLACE TEMP MACRO kp_norm_cpr(x) AS {NORMALISE_SQL.format(x='x')};
-CREATE OR REPLACE TEMP MACRO kp_cpr_century(n) AS CASE
-    WHEN TRY_CAST(substr(n, 7, 1) AS INTEGER) <= 3 THEN 1900
-    WHEN substr(n, 7, 1) IN ('4', '9') THEN CASE WHEN TRY_CAST(substr(n, 5, 2) AS INTEGER) <= 36 THEN 2000 ELSE 1900 END
-    ELSE CASE WHEN TRY_CAST(substr(n, 5, 2) AS INTEGER) <= 57 THEN 2000 ELSE 1800 END END;
-CREATE OR REPLACE TEMP MACRO kp_cpr_date(n, century, day_offset) AS TRY_CAST(printf('%04d-%s-%02d',
-    century + TRY_CAST(substr(n, 5, 2) AS INTEGER), substr(n, 3, 2),
-    TRY_CAST(substr(n, 1, 2) AS INTEGER) - day_offset) AS DATE);
-CREATE OR REPLACE TEMP MACRO kp_cpr_kind(n) AS CASE
-    WHEN n IS NULL OR NOT regexp_full_match(n, '[0-9]{{6}}[0-9A-Z]{{4}}') THEN 'invalid'
-    WHEN regexp_full_match(substr(n, 7), '[0-9]{{4}}') THEN CASE
-        WHEN kp_cpr_date(n, kp_cpr_century(n), 0) IS NOT NULL THEN 'cpr'
-        WHEN kp_cpr_date(n, kp_cpr_century(n), 60) IS NOT NULL THEN 'cpr_substitute'
-        ELSE 'invalid' END
-    WHEN regexp_full_match(substr(n, 7), '[17][A-Z]{{2}}[0-9]') THEN CASE
-        WHEN kp_cpr_date(n, CASE substr(n, 7, 1) WHEN '1' THEN 1900 ELSE 2000 END, 0) IS NOT NULL
-        THEN 'ecpr_national' ELSE 'invalid' END
-    ELSE 'ecpr_local' END;
-CREATE OR REPLACE TEMP MACRO kp_cpr_birth_date(n) AS CASE kp_cpr_kind(n)
-    WHEN 'cpr' THEN kp_cpr_date(n, kp_cpr_century(n), 0)
-    WHEN 'cpr_substitute' THEN kp_cpr_date(n, kp_cpr_century(n), 60)
-    WHEN 'ecpr_national' THEN kp_cpr_date(n, CASE substr(n, 7, 1) WHEN '1' THEN 1900 ELSE 2000 END, 0) END;
-"""
+_SHAPE = re.compile(r"[0-9]{6}[0-9A-Z]{4}")
+_DIGITS = re.compile(r"[0-9]{4}")
+_NATIONAL = re.compile(r"[17][A-Z]{2}[0-9]")
 
 KIND_LABELS = {"cpr": "CPR-nummer", "cpr_substitute": "erstatningsnummer (dag + 60)",
                "ecpr_national": "nationalt erstatningsnummer (eCPR)", "ecpr_local": "lokalt erstatningsnummer",
                "invalid": "ugyldigt"}
 
 
-def install(con: duckdb.DuckDBPyConnection) -> None:
-    """Define the kp_* CPR macros on a connection."""
+def _date(year: int, month: int, day: int) -> date | None:
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def _century(digit7: str, yy: int) -> int:
+    if digit7 in "0123":
+        return 1900
+    if digit7 in "49":
+        return 2000 if yy <= 36 else 1900
+    return 2000 if yy <= 57 else 1800
+
+
+def classify_one(normalised: str | None) -> tuple[str, date | None]:
+    """(kind, embedded birth date) of a normalised identifier (see warehouse.vault.normalise_cpr)."""
+    if not normalised or not _SHAPE.fullmatch(normalised):
+        return "invalid", None
+    day, month, yy, tail = int(normalised[:2]), int(normalised[2:4]), int(normalised[4:6]), normalised[6:]
+    if _DIGITS.fullmatch(tail):
+        year = _century(tail[0], yy) + yy
+        if (born := _date(year, month, day)) is not None:
+            return "cpr", born
+        if day > 60 and (born := _date(year, month, day - 60)) is not None:
+            return "cpr_substitute", born
+        return "invalid", None
+    if _NATIONAL.fullmatch(tail):
+        born = _date((1900 if tail[0] == "1" else 2000) + yy, month, day)
+        return ("ecpr_national", born) if born else ("invalid", None)
+    return "ecpr_local", None
+
+
+def install(con) -> None:
+    """Define the SQL normalisation macro on a connection."""
     con.execute(MACROS)
 
 
-def classify(values: list[str | None]) -> list[tuple[str, object]]:
-    """(kind, embedded birth date) per value, by the same SQL ingestion runs."""
-    con = duckdb.connect()
-    install(con)
-    rows = con.execute("SELECT kp_cpr_kind(kp_norm_cpr(v)), kp_cpr_birth_date(kp_norm_cpr(v)) "
-                       "FROM unnest(?::VARCHAR[]) WITH ORDINALITY AS t(v, i) ORDER BY i", [values]).fetchall()
-    con.close()
-    return [(kind, birth) for kind, birth in rows]
+def classify(values: list[str | None]) -> list[tuple[str, date | None]]:
+    """(kind, embedded birth date) per raw value."""
+    return [classify_one(normalise_cpr(v) if v is not None else None) for v in values]

@@ -14,6 +14,7 @@ import json
 import os
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -214,6 +215,8 @@ class Loader:
             if not practices:
                 raise ContractError(by_table["practice"].entry.path, "leverancen har ingen gyldig række om praksis "
                                                                      f"{manifest.ydernummer}")
+            ctx.quarantined = dict(con.execute("SELECT table_name, count(DISTINCT row_number) FROM _err "
+                                               "GROUP BY table_name").fetchall())
             self._check_key_collisions_within()
             with self.claims.claim(con):
                 self._write(folder, manifest, by_table, staged, replaces, result, ctx, say)
@@ -332,11 +335,9 @@ class Loader:
             self._pseudonymise(typed, ctx)
         extra, joins = [], []
         if table.per_patient:
-            # The kind of every listed CPR was found once per person in _pmap; only unlisted ones need it here.
+            # The kind of every listed CPR was found once per person (_pmap); unlisted ones get theirs below.
             extra += ["pm.patient_key AS _key", "pm.birth_date AS _birth", "pm.death_date AS _death",
-                      "pm.norm IS NOT NULL AS _listed", "pm.cpr_birth AS _cpr_birth",
-                      "CASE WHEN pm.norm IS NOT NULL THEN pm.kind WHEN s.cpr IS NOT NULL "
-                      "THEN kp_cpr_kind(kp_norm_cpr(s.cpr)) END AS _kind"]
+                      "pm.norm IS NOT NULL AS _listed", "pm.cpr_birth AS _cpr_birth", "pm.kind AS _kind"]
             joins.append("LEFT JOIN _pmap pm ON pm.norm = kp_norm_cpr(s.cpr)")
         for i, f in enumerate(code_fields(table)):
             system = "s.code_system" if f.code_system == "@code_system" else lit(f.code_system)
@@ -349,10 +350,11 @@ class Loader:
             joins.append("LEFT JOIN (SELECT DISTINCT clinician_id AS cid FROM _chk_clinician) cl "
                          "ON cl.cid = s.clinician_id")
             extra.append("cl.cid IS NOT NULL AS _clinician_known")
-        # A view, not a table: DuckDB streams the file through the checks and again into the warehouse faster
-        # than it copies it into a temporary table once.
-        con.execute(f"CREATE OR REPLACE TEMP VIEW {q('_chk_' + t)} AS SELECT s.*, {', '.join(extra)} "
+        # Read, typed and joined once: the checks, the failing rows and the insert all read this table.
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {q('_chk_' + t)} AS SELECT s.*, {', '.join(extra)} "
                     f"FROM ({typed}) s {' '.join(joins)}")
+        if table.per_patient:
+            self._classify_unlisted(q("_chk_" + t))
         checks = checks_for(table, csv=csv, ydernummer=ctx.manifest.ydernummer, extract_ts=ctx.extract_ts,
                             period=ctx.period, has_clinicians=True)
         self._run_checks(df, checks, ctx)
@@ -362,8 +364,8 @@ class Loader:
         t = df.table.name
         aggregates = ["count(*)"]
         for c in checks:
-            aggregates += [f"count(*) FILTER (WHERE {c.applies})",
-                           c.count_failed or f"count(*) FILTER (WHERE ({c.applies}) AND coalesce(({c.fails}), false))"]
+            aggregates += [f"coalesce(count_if({c.applies}), 0)",  # count_if of no rows is NULL
+                           c.count_failed or f"coalesce(count_if(({c.applies}) AND coalesce(({c.fails}), false)), 0)"]
         aggregates += [f"count(NULLIF({q(f.name)}, ''))" if f.type == "string" else f"count({q(f.name)})"
                        for f in df.table.fields]
         aggregates.append("count(DISTINCT _key)" if df.table.per_patient else "0")
@@ -400,24 +402,37 @@ class Loader:
         self.con.execute(f"INSERT INTO _err {union}")
 
     def _pseudonymise(self, typed_patients: str, ctx: _Context) -> None:
-        """patient_key and pseudonym for every distinct valid CPR in the patient table (HMAC in Python, once each)."""
+        """Kind, patient_key and pseudonym for every distinct CPR in the patient table, once per person."""
         con = self.con
         pattern = TABLES["patient"].columns["cpr"].pattern
         con.execute(f"CREATE OR REPLACE TEMP TABLE _pnorm AS SELECT kp_norm_cpr(cpr) AS norm, "
-                    f"kp_cpr_kind(norm) AS kind, kp_cpr_birth_date(norm) AS cpr_birth, min(birth_date) AS birth_date, "
-                    f"min(death_date) AS death_date FROM ({typed_patients}) "
-                    f"WHERE cpr IS NOT NULL AND regexp_full_match(cpr, {lit(pattern)}) GROUP BY ALL")
-        ctx.cpr_kinds = dict(con.execute("SELECT kind, count(*) FROM _pnorm GROUP BY kind").fetchall())
-        norms = con.execute("SELECT norm FROM _pnorm WHERE kind <> 'invalid'").to_arrow_table().column(0).to_pylist()
-        digest = self.pseudonymiser.digest
-        digests = [digest(n) for n in norms]
-        keys = pa.table({"norm": pa.array(norms, pa.string()),
-                         "patient_key": pa.array([patient_key_of(d) for d in digests], pa.int64()),
-                         "pseudonym": pa.array([d.hex() for d in digests], pa.string())})
-        con.register("_keys", keys)
-        con.execute("CREATE OR REPLACE TEMP TABLE _pmap AS SELECT p.*, k.patient_key, k.pseudonym FROM _pnorm p "
-                    "JOIN _keys k USING (norm)")
-        con.unregister("_keys")
+                    f"min(birth_date) AS birth_date, min(death_date) AS death_date FROM ({typed_patients}) "
+                    f"WHERE regexp_full_match(cpr, {lit(pattern)}) GROUP BY ALL")
+        norms = con.execute("SELECT norm FROM _pnorm").to_arrow_table().column(0).to_pylist()
+        kinds, births = zip(*(cpr_sql.classify_one(n) for n in norms)) if norms else ((), ())
+        ctx.cpr_kinds = dict(Counter(kinds))
+        valid = [i for i, kind in enumerate(kinds) if kind != "invalid"]
+        digests = [self.pseudonymiser.digest(norms[i]) for i in valid]
+        people = pa.table({"norm": pa.array([norms[i] for i in valid], pa.string()),
+                           "kind": pa.array([kinds[i] for i in valid], pa.string()),
+                           "cpr_birth": pa.array([births[i] for i in valid], pa.date32()),
+                           "patient_key": pa.array([patient_key_of(d) for d in digests], pa.int64()),
+                           "pseudonym": pa.array([d.hex() for d in digests], pa.string())})
+        con.register("_people", people)
+        con.execute("CREATE OR REPLACE TEMP TABLE _pmap AS SELECT p.*, k.kind, k.cpr_birth, k.patient_key, "
+                    "k.pseudonym FROM _pnorm p JOIN _people k USING (norm)")
+        con.unregister("_people")
+
+    def _classify_unlisted(self, chk: str) -> None:
+        """The kind of CPRs that are not a listed patient's (few: unknown patients and invalid numbers)."""
+        con = self.con
+        values = [v for (v,) in con.execute(f"SELECT DISTINCT cpr FROM {chk} WHERE NOT _listed AND cpr <> ''")
+                  .fetchall()]
+        if not values:
+            return
+        con.register("_unlisted", pa.table({"cpr": values, "kind": [k for k, _ in cpr_sql.classify(values)]}))
+        con.execute(f"UPDATE {chk} c SET _kind = u.kind FROM _unlisted u WHERE c.cpr = u.cpr AND NOT c._listed")
+        con.unregister("_unlisted")
 
     def _check_key_collisions_within(self) -> None:
         found = self.con.execute("SELECT patient_key FROM _pmap GROUP BY patient_key HAVING count(*) > 1 "
@@ -439,8 +454,9 @@ class Loader:
     def _insert(self, df: DeliveryFile, ctx: _Context, upsert: bool) -> dict[str, int]:
         con, table = self.con, df.table
         t, loaded = table.name, LOADED[table.name]
+        quarantined = ctx.quarantined.get(t, 0)
         good = (f"SELECT * FROM {q('_chk_' + t)} c WHERE NOT EXISTS (SELECT 1 FROM _err e WHERE "
-                f"e.table_name = {lit(t)} AND e.row_number = c._row)")
+                f"e.table_name = {lit(t)} AND e.row_number = c._row)") if quarantined else f"SELECT * FROM {q('_chk_' + t)}"
         select = []
         for col in loaded.columns:
             if col.source:
@@ -459,8 +475,6 @@ class Loader:
         names = ", ".join(q(c) for c in loaded.column_names)
         target = q(loaded.name)
         superseded = 0
-        quarantined = con.execute("SELECT count(DISTINCT row_number) FROM _err WHERE table_name = ?",
-                                  [t]).fetchone()[0]
         if table.per_patient:
             ctx.patients[t] = (ctx.patients[t] if not quarantined else con.execute(
                 f"SELECT count(DISTINCT _key) FROM ({good})").fetchone()[0])
@@ -551,6 +565,7 @@ class _Context:
     patients: dict = field(default_factory=dict)
     cpr_kinds: dict = field(default_factory=dict)
     broken: dict = field(default_factory=dict)
+    quarantined: dict = field(default_factory=dict)  # table → rows quarantined
 
     @property
     def extract_ts(self) -> str:

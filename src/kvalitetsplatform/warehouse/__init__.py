@@ -58,6 +58,7 @@ def open_for_loading(settings: Settings, memory_limit: str = "12GB") -> duckdb.D
             raise WarehouseError(f"Datavarehuset {path} er låst af en anden proces (fx en anden `kp ingest`); "
                                  "prøv igen, når den er færdig.") from None
         raise
+    con.execute("SET enable_progress_bar = false")  # ingestion shows its own progress
     ensure_schema(con)
     return con
 
