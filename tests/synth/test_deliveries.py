@@ -183,3 +183,15 @@ def test_bad_arguments_get_danish_messages(tmp_path):
         synthesise(Options(out=tmp_path / "y", scale="europa"))
     with pytest.raises(SynthError, match="format"):
         synthesise(Options(out=tmp_path / "y", fmt="xlsx"))
+    with pytest.raises(SynthError, match="sidste dag i en måned"):
+        synthesise(Options(out=tmp_path / "y", end_date=date(2025, 6, 15)))
+
+
+@pytest.mark.parametrize("end", [date(2024, 2, 29), date(2025, 12, 31)])
+def test_any_month_end_gives_36_months_split_35_plus_1(tmp_path, end):
+    report = synthesise(Options(out=tmp_path, patients=600, seed=2, end_date=end, workers=1))
+    periods = sorted((m.period_start, m.period_end) for m in map(read_manifest, tmp_path.glob("*/*")))
+    first, monthly = periods[0], periods[-1]
+    assert report.end_date == end and monthly == (end.replace(day=1), end)
+    assert first[1] == end.replace(day=1) - timedelta(days=1)
+    assert (first[0].year * 12 + first[0].month) + 35 == end.year * 12 + end.month

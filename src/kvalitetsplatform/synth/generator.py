@@ -106,6 +106,8 @@ def synthesise(options: Options, progress: Callable[[int, int, dict], None] | No
     if options.patients is not None and options.patients < 100:
         raise SynthError("--patients skal være mindst 100")
     end = options.end_date or default_end_date()
+    if (end + timedelta(days=1)).day != 1:
+        raise SynthError(f"slutdatoen skal være den sidste dag i en måned, fik {end:%d.%m.%Y}")
     started = time.perf_counter()
     _prepare_out(options.out)
     world = build_world(options.scale, options.seed, end, options.patients)
