@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from datetime import date, datetime
 from pathlib import Path
 
@@ -12,7 +13,11 @@ from rich.table import Table
 
 from kvalitetsplatform.cli.main import app, console, emit_json, settings
 
-out = Console()
+
+
+def _out() -> Console:
+    """Standard output; wide when it is not a terminal, so tables in logs and pipes are not cut."""
+    return Console(width=None if sys.stdout.isatty() else 160)
 
 STATUS_DA = {"loaded": "indlæst", "unchanged": "uændret (allerede indlæst)", "replaced": "erstattet",
              "rejected": "afvist"}
@@ -80,6 +85,7 @@ def ingest_command(
     except (FileNotFoundError, WarehouseError, FhirImportError) as e:
         console.print(f"[red]Fejl:[/red] {e}")
         raise typer.Exit(2) from None
+    out = _out()
     if as_json:
         emit_json([{"delivery_id": r.delivery_id, "source": r.source, "ydernummer": r.ydernummer,
                     "status": r.status, "replaced": r.replaced, "rows_received": r.total("received"),
@@ -131,6 +137,7 @@ def deliveries(
     from kvalitetsplatform.warehouse.catalogue import list_deliveries
 
     rows = _catalogue_call(list_deliveries, ydernummer=ydernummer, status=status)
+    out = _out()
     if as_json:
         emit_json(rows)
         return
@@ -162,6 +169,7 @@ def show(
     if as_json:
         emit_json(row)
         return
+    out = _out()
     out.print(f"[bold]Leverance {row['id']}[/bold] fra ydernummer {row['ydernummer'] or '–'} "
               f"({row['vendor'] or '–'})")
     out.print(f"Periode {_when(row['period_start'])}–{_when(row['period_end'])}, udtrukket {_when(row['extract_ts'])}, "
