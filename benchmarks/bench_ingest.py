@@ -88,7 +88,7 @@ def main() -> None:
         json.dump(figures, sys.stdout, indent=2, default=str)
         print()
         return
-    ok = lambda good: "OK" if good else "OVER TARGET"  # noqa: E731
+    ok = lambda good: "OK" if good else "OVER TARGET"
     print(f"Ingested {figures['deliveries']} deliveries ({figures['rejected']} rejected), {rows:,} rows")
     print(f"  wall time   {seconds:8.1f} s   (target ≤ {TARGET_SECONDS} s: {ok(seconds <= TARGET_SECONDS)})")
     print(f"  throughput  {figures['rows_per_second']:8,} rows/s")

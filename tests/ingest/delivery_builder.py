@@ -18,7 +18,13 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from kvalitetsplatform.contract import MANIFEST_NAME, TABLES
-from kvalitetsplatform.contract.delivery import Manifest, ManifestFile, arrow_schema, sha256_of, write_delivery
+from kvalitetsplatform.contract.delivery import (
+    Manifest,
+    ManifestFile,
+    arrow_schema,
+    sha256_of,
+    write_delivery,
+)
 from kvalitetsplatform.terminology import code_system
 
 PERIOD = (date(2025, 11, 1), date(2025, 11, 30))

@@ -121,8 +121,7 @@ def test_a_bad_delivery_is_rejected_and_nothing_loaded_changes(tmp_path, setting
     assert snapshot(settings, exclude=("delivery",)) == {k: v for k, v in loaded.items() if k != "delivery"}
     catalogue = query(settings, "SELECT id, status, error FROM delivery ORDER BY loaded_at")
     assert catalogue[0][:2] == ("012345-20251201T020000", "loaded")
-    rejected_id = "next" if case.startswith("manifest not") or case.startswith("manifest without") \
-        else NEXT["delivery_id"]
+    rejected_id = "next" if case.startswith(("manifest not", "manifest without")) else NEXT["delivery_id"]
     assert catalogue[1] == (rejected_id, "rejected", result.error)
 
 
@@ -166,10 +165,10 @@ def test_a_key_collision_is_refused(tmp_path, settings, loaded):
 
 
 def test_the_error_json_of_kp_ingest_names_the_file(tmp_path, settings, loaded, monkeypatch):
+    from conftest import KEYS
     from typer.testing import CliRunner
 
     from kvalitetsplatform.cli.main import app
-    from conftest import KEYS
 
     rows = build_rows(period=NEXT["period"])
     write(tmp_path / "next", rows, **NEXT)

@@ -7,7 +7,7 @@ import json
 from datetime import date, datetime, timedelta
 
 import pytest
-from conftest import ingest_one, query, quarantined
+from conftest import ingest_one, quarantined, query
 from delivery_builder import build_rows, rewrite_file, substitute_cpr, write
 
 from kvalitetsplatform.contract import TABLES
@@ -83,7 +83,7 @@ def test_a_bad_row_is_quarantined_and_the_rest_loads(tmp_path, settings, fault, 
     result = ingest_one(tmp_path / "d", settings)
     assert result.status == "loaded", result.error
     assert quarantined(settings) == {expected}
-    table, row, field, rule = expected
+    table, _, field, _ = expected
     [(reason, value, file)] = query(settings, "SELECT reason, value, file FROM quarantine")
     assert words in reason and file == f"{table}.{fmt}"
     if TABLES[table].columns.get(field) is not None and TABLES[table].columns[field].identifies_person:
@@ -158,7 +158,7 @@ def test_broken_csv_rows_are_quarantined_with_their_row_number_even_after_multil
     notes = len(rows["journal_note"])
     # Every note's text spans two lines; add a row with too few fields and one with too many at the end.
     rewrite_file(tmp_path / "d", "journal_note", lambda data: data + b'N900001,only,three\n'
-                 + b'N900002,' + "6401611234,2025-11-03T09:00:00,L01,manual,C1,tekst,ekstra\n".encode(),
+                 + b'N900002,' + b"6401611234,2025-11-03T09:00:00,L01,manual,C1,tekst,ekstra\n",
                  rows=notes + 2)
     result = ingest_one(tmp_path / "d", settings)
     assert result.status == "loaded", result.error

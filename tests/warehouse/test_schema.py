@@ -10,13 +10,13 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ingest"))
 
-from conftest import ingest_one, make_settings  # noqa: E402
-from delivery_builder import build_rows, write  # noqa: E402
+from conftest import ingest_one, make_settings
+from delivery_builder import build_rows, write
 
-from kvalitetsplatform.contract import TABLES  # noqa: E402
-from kvalitetsplatform.terminology import code_system  # noqa: E402
-from kvalitetsplatform.warehouse import WarehouseError, connect, open_for_loading  # noqa: E402
-from kvalitetsplatform.warehouse.schema import LOADED, SQL_TYPES  # noqa: E402
+from kvalitetsplatform.contract import TABLES
+from kvalitetsplatform.terminology import code_system
+from kvalitetsplatform.warehouse import WarehouseError, connect, open_for_loading
+from kvalitetsplatform.warehouse.schema import LOADED, SQL_TYPES
 
 
 @pytest.fixture
@@ -79,8 +79,8 @@ def test_readers_get_ibis_and_the_views_answer(tmp_path, settings):
     contacts = backend.table("contact")
     per_day = contacts.group_by("contact_date").aggregate(n=contacts.count()).execute()
     assert per_day["n"].sum() == len(rows["contact"])
-    with pytest.raises(Exception):
-        backend.raw_sql("DELETE FROM contact")  # read-only
+    with pytest.raises(duckdb.InvalidInputException, match="read-only"):
+        backend.raw_sql("DELETE FROM contact")
     backend.disconnect()
 
 
@@ -93,9 +93,9 @@ def test_a_warehouse_held_by_a_loader_is_reported_as_locked(tmp_path, settings):
     import subprocess
 
     open_for_loading(settings).close()
-    holder = subprocess.Popen([sys.executable, "-c", "import duckdb, sys, time; "
-                               f"c = duckdb.connect({str(settings.warehouse_path)!r}); print('ok', flush=True); "
-                               "time.sleep(60)"], stdout=subprocess.PIPE, text=True)
+    script = (f"import duckdb, time; c = duckdb.connect({str(settings.warehouse_path)!r}); "
+              "print('ok', flush=True); time.sleep(60)")
+    holder = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "ok"
         with pytest.raises(WarehouseError, match="låst"):

@@ -30,11 +30,6 @@ _SHAPE = re.compile(r"[0-9]{6}[0-9A-Z]{4}")
 _DIGITS = re.compile(r"[0-9]{4}")
 _NATIONAL = re.compile(r"[17][A-Z]{2}[0-9]")
 
-KIND_LABELS = {"cpr": "CPR-nummer", "cpr_substitute": "erstatningsnummer (dag + 60)",
-               "ecpr_national": "nationalt erstatningsnummer (eCPR)", "ecpr_local": "lokalt erstatningsnummer",
-               "invalid": "ugyldigt"}
-
-
 def _date(year: int, month: int, day: int) -> date | None:
     try:
         return date(year, month, day)

@@ -10,7 +10,6 @@ changes, and the rejection is recorded in the catalogue.
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 import time
@@ -25,7 +24,7 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 
-from kvalitetsplatform.contract import TABLES, Table
+from kvalitetsplatform.contract import TABLES
 from kvalitetsplatform.contract.delivery import ContractError, Manifest, read_manifest
 from kvalitetsplatform.ingest import cpr as cpr_sql
 from kvalitetsplatform.ingest.checks import Check, checks_for, code_fields, lit, measured_value, q, typed_sql
@@ -313,7 +312,6 @@ class Loader:
             seen.add(row)
             con.execute("INSERT INTO _err VALUES (?, ?, ?, NULL, NULL, 'broken_row', ?)",
                         [t, df.entry.path, row, _broken_reason(kind, message, len(df.columns))])
-        ctx.broken[t] = len(bad)
         # Rows keep the file's order; a temp table's row ids are consecutive from some base.
         base = con.execute(f"SELECT coalesce(min(rowid), 0) FROM {q('_raw_' + t)}").fetchone()[0]
         if not bad:
@@ -564,7 +562,6 @@ class _Context:
     latest: dict = field(default_factory=dict)
     patients: dict = field(default_factory=dict)
     cpr_kinds: dict = field(default_factory=dict)
-    broken: dict = field(default_factory=dict)
     quarantined: dict = field(default_factory=dict)  # table → rows quarantined
 
     @property

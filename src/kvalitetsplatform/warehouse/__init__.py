@@ -8,7 +8,6 @@ engine-specific SQL. Ingestion is the engine-specific loader and opens the file 
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -16,7 +15,12 @@ import pyarrow as pa
 from kvalitetsplatform.settings import Settings
 from kvalitetsplatform.terminology import code_system, code_systems
 from kvalitetsplatform.warehouse.schema import (
-    LOADED, OWN_TABLES, SCHEMA_VERSION, calendar_sql, table_ddl, view_ddl,
+    LOADED,
+    OWN_TABLES,
+    SCHEMA_VERSION,
+    calendar_sql,
+    table_ddl,
+    view_ddl,
 )
 
 
