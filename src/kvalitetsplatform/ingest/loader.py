@@ -1,11 +1,12 @@
 """Loading one delivery into the warehouse, all or nothing.
 
-Order of work: read the manifest → decide whether it is new, a re-run (no-op), a correction (replaces the earlier
-delivery of the same practice and period) or a conflict (rejected) → check the files (present, SHA-256, UTF-8,
-columns, types, row counts) → in ONE transaction: stage each file in DuckDB, run the row checks as SQL over the whole
-file, pseudonymise CPRs, insert the good rows, quarantine the bad ones with Danish reasons, write the catalogue row
-with its quality report, commit. Any whole-delivery error rolls the transaction back, so nothing already loaded
-changes, and the rejection is recorded in the catalogue.
+Order of work: read the manifest → decide from the catalogue whether it is new, a re-run (no-op), a correction
+(replaces the earlier delivery of the same practice and period) or a conflict (rejected) → check the files (present,
+SHA-256, UTF-8, columns, types, row counts) → stage each file in a temporary DuckDB table and run the row checks as
+SQL over the whole file; classify and pseudonymise each distinct CPR once → in ONE transaction: delete a replaced
+delivery's rows, insert the good rows, quarantine the bad ones with Danish reasons, add new patients to the vault,
+write the catalogue row with its quality report, commit. Any whole-delivery error leaves the warehouse untouched
+(temporary tables are not part of it) and the rejection is recorded in the catalogue.
 """
 
 from __future__ import annotations
