@@ -35,3 +35,28 @@ def names_and_numbers(world: World, exclude: set[str] = frozenset()) -> dict[str
 
 
 CPR = re.compile(r"\b(0[1-9]|[12]\d|3[01])(0[1-9]|1[0-2])\d{2}-?\d{4}\b")  # DDMMYY-NNNN
+
+
+def add_user(env, username: str, role: str, scope: str) -> int:
+    """A user with one grant; returns the user id."""
+    from kvalitetsplatform.access.users import create_user, grant
+
+    audit = env.gate.audit
+    try:
+        user_id = create_user(env.engine, audit, username, username.title())
+    except Exception:  # noqa: BLE001 - the user exists already: add the grant
+        from sqlalchemy import select
+
+        from kvalitetsplatform.access.db import user_account
+
+        with env.engine.connect() as conn:
+            user_id = conn.execute(select(user_account.c.id).where(user_account.c.username == username)).scalar()
+    grant(env.engine, audit, username, role, scope)
+    return user_id
+
+
+def principal_of(env, user_id: int):
+    from kvalitetsplatform.access.principal import load_principal
+
+    with env.engine.connect() as conn:
+        return load_principal(conn, user_id)
