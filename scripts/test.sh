@@ -15,5 +15,10 @@ if [ ! -x /usr/bin/chromium ]; then
   apt-get update -qq && apt-get install -y -qq chromium >/dev/null
 fi
 
+if ! command -v pdftoppm >/dev/null 2>&1; then
+  echo "» Installerer poppler-utils (pdftotext og pdftoppm til rapporttestene)"
+  apt-get update -qq && apt-get install -y -qq poppler-utils >/dev/null
+fi
+
 # pytest exits 5 when it collected no tests: that is a failure here, like any non-zero exit.
 exec .venv/bin/pytest -n 2 -q "$@"
