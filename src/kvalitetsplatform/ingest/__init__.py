@@ -89,12 +89,8 @@ def ingest(paths: Iterable[Path], settings: Settings, reporter: Reporter | None 
     results: dict[Path, IngestResult] = {}
     lock = threading.Lock()
     claims = VaultClaims()
+    shares = [s for s in _shares(folders, max(1, workers)) if s]
     con = open_for_loading(settings)
-    # Each worker's queries run on one thread (small queries waste less on coordination); the warehouse file is
-    # checkpointed every gigabyte of log and at the end rather than after each delivery, so rows appended to a
-    # table's last row group are compressed once instead of at every commit.
-    con.execute(f"SET threads = {max(1, (os.cpu_count() or 2) // max(1, workers))}")
-    con.execute("SET checkpoint_threshold = '1GB'")
 
     def work(share: list[Path]) -> None:
         cursor = con.cursor()
@@ -112,7 +108,11 @@ def ingest(paths: Iterable[Path], settings: Settings, reporter: Reporter | None 
             cursor.close()
 
     try:
-        shares = [s for s in _shares(folders, max(1, workers)) if s]
+        # Each worker's queries run on one thread (small queries waste less on coordination); the warehouse file is
+        # checkpointed every gigabyte of log and at the end rather than after each delivery, so rows appended to a
+        # table's last row group are compressed once instead of at every commit.
+        con.execute(f"SET threads = {max(1, (os.cpu_count() or 2) // max(1, len(shares)))}")
+        con.execute("SET checkpoint_threshold = '1GB'")
         if len(shares) <= 1:
             for share in shares:
                 work(share)
