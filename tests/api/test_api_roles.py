@@ -8,7 +8,7 @@ import pytest
 
 from kvalitetsplatform.access import users
 from kvalitetsplatform.access.testing import WORLD_INDICATOR, world_patient_key
-from conftest import ROLES
+from .conftest import ROLES
 
 # The API adds no SQL of its own: the gate's tests run on both engines; these run on SQLite to stay fast.
 pytestmark = pytest.mark.parametrize("appdb_url", ["sqlite"], indirect=True)

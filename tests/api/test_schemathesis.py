@@ -13,8 +13,8 @@ from kvalitetsplatform.access.orgs import replace_organisation
 from kvalitetsplatform.access.testing import WORLD_VAULT_KEY, world_organisation
 from kvalitetsplatform.api.app import SESSION_COOKIE, create_app
 from kvalitetsplatform.settings import load_settings
-from conftest import ROLES
-from test_api_roles import CLINICAL, VISIBLE, units
+from .conftest import ROLES
+from .test_api_roles import CLINICAL, VISIBLE, units
 
 
 @pytest.fixture(scope="module")

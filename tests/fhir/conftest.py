@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from fhir_support import shared_examples
+from .fhir_support import shared_examples
 
 
 @pytest.fixture(scope="session")

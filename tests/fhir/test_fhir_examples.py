@@ -17,7 +17,7 @@ from datetime import date, datetime
 
 import pytest
 
-from fhir_support import LISTED_FROM, import_fhir, ingest_delivery, key_of
+from .fhir_support import LISTED_FROM, import_fhir, ingest_delivery, key_of
 
 TEST_YDERNUMMER = "012345"  # the delivering practice for examples that name none
 PRACTICE = dict(name="Testpraksis", valid_from=date(2020, 1, 1), region_code="1082", kommune_code="751",

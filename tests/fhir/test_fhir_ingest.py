@@ -9,12 +9,12 @@ from datetime import date, datetime
 import duckdb
 from typer.testing import CliRunner
 
-from fhir_support import KEYS
+from .fhir_support import KEYS
 from kvalitetsplatform.cli.main import app
 from kvalitetsplatform.contract.delivery import write_delivery
 from kvalitetsplatform.fhir.delivery import to_table
 from kvalitetsplatform.fhir.systems import EXT
-from test_fhir_roundtrip import ONE_OF_EACH, YDER
+from .test_fhir_roundtrip import ONE_OF_EACH, YDER
 
 
 def ingest(paths, home):

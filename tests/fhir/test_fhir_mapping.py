@@ -10,9 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from fhir_support import EXTRACT_TS, LISTED_FROM, import_fhir, ingest_delivery
+from .fhir_support import EXTRACT_TS, LISTED_FROM, import_fhir, ingest_delivery
 from kvalitetsplatform.fhir import FhirImportError
-from test_fhir_reader import PRACTICE, YDER, diabetes, hba1c, patient, write
+from .test_fhir_reader import PRACTICE, YDER, diabetes, hba1c, patient, write
 
 
 def bundle(*resources: dict) -> dict:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from fhir_support import LISTED_FROM, import_fhir
+from .fhir_support import LISTED_FROM, import_fhir
 from kvalitetsplatform.fhir import FhirImportError, to_delivery
 
 YDER = "012345"

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings as hsettings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
 
-from fhir_support import KEYS, import_fhir
+from .fhir_support import KEYS, import_fhir
 from kvalitetsplatform.cli.main import app
 from kvalitetsplatform.fhir import to_delivery
 from kvalitetsplatform.fhir.delivery import to_table

@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import KEYS
-from delivery_builder import build_rows, write
+from .conftest import KEYS
+from .delivery_builder import build_rows, write
 from typer.testing import CliRunner
 
 from kvalitetsplatform.cli.main import app

@@ -14,8 +14,8 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from conftest import KEYS, ingest_one, make_settings, query, snapshot
-from delivery_builder import build_rows, write
+from .conftest import KEYS, ingest_one, make_settings, query, snapshot
+from .delivery_builder import build_rows, write
 
 from kvalitetsplatform.ingest import ingest
 from kvalitetsplatform.ingest.loader import HOLD_ENV

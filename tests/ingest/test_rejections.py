@@ -9,8 +9,8 @@ from datetime import date, datetime
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from conftest import ingest_one, query, snapshot
-from delivery_builder import build_rows, edit_manifest, rewrite_file, to_arrow, write
+from .conftest import ingest_one, query, snapshot
+from .delivery_builder import build_rows, edit_manifest, rewrite_file, to_arrow, write
 
 from kvalitetsplatform.contract.delivery import sha256_of
 
@@ -165,7 +165,7 @@ def test_a_key_collision_is_refused(tmp_path, settings, loaded):
 
 
 def test_the_error_json_of_kp_ingest_names_the_file(tmp_path, settings, loaded, monkeypatch):
-    from conftest import KEYS
+    from .conftest import KEYS
     from typer.testing import CliRunner
 
     from kvalitetsplatform.cli.main import app

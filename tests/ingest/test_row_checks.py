@@ -7,8 +7,8 @@ import json
 from datetime import date, datetime, timedelta
 
 import pytest
-from conftest import ingest_one, quarantined, query
-from delivery_builder import build_rows, rewrite_file, substitute_cpr, write
+from .conftest import ingest_one, quarantined, query
+from .delivery_builder import build_rows, rewrite_file, substitute_cpr, write
 
 from kvalitetsplatform.contract import TABLES
 

@@ -7,7 +7,7 @@ import json
 from collections import defaultdict
 
 import pytest
-from conftest import query
+from .conftest import query
 
 from kvalitetsplatform.ingest import ingest
 from kvalitetsplatform.synth.generator import Options, synthesise

@@ -12,7 +12,7 @@ from kvalitetsplatform.access.gate import AccessDenied
 from kvalitetsplatform.reports.audience import Audience
 from kvalitetsplatform.reports.library import reports_dir, visible_reports
 
-from reports_support import PACKAGE, add_user, principal_of
+from .reports_support import PACKAGE, add_user, principal_of
 
 
 def test_each_report_is_visible_to_its_audience_only(env):

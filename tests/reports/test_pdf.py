@@ -14,7 +14,7 @@ from kvalitetsplatform.access.orgs import set_peer_display
 from kvalitetsplatform.reports.audience import Audience
 from kvalitetsplatform.reports.library import reports_dir
 
-from reports_support import CPR, PACKAGE, layout_text, names_and_numbers, pdf_text
+from .reports_support import CPR, PACKAGE, layout_text, names_and_numbers, pdf_text
 
 
 def build(env, kind, code, lang="da", period=None):

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from synth_support import DEMO_SEED, Extract
+from .synth_support import DEMO_SEED, Extract
 
 from kvalitetsplatform.synth.generator import Options, synthesise
 

@@ -11,7 +11,7 @@ from datetime import date, datetime
 
 import pyarrow.parquet as pq
 import pytest
-from synth_support import Extract
+from .synth_support import Extract
 from typer.testing import CliRunner
 
 from kvalitetsplatform.cli.main import app

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import numpy as np
 import pytest
-from synth_support import DEMO_SEED
+from .synth_support import DEMO_SEED
 
 from kvalitetsplatform.synth import parameters as P
 from kvalitetsplatform.synth.population import build_world

@@ -8,10 +8,9 @@ from pathlib import Path
 import duckdb
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "ingest"))
 
-from conftest import ingest_one, make_settings
-from delivery_builder import build_rows, write
+from tests.ingest.conftest import ingest_one, make_settings
+from tests.ingest.delivery_builder import build_rows, write
 
 from kvalitetsplatform.contract import TABLES
 from kvalitetsplatform.terminology import code_system
