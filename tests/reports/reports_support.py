@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import re
+import socket
 import subprocess
+from email import message_from_bytes
+from email.policy import default
 from pathlib import Path
 
 from pypdf import PdfReader
@@ -60,3 +63,25 @@ def principal_of(env, user_id: int):
 
     with env.engine.connect() as conn:
         return load_principal(conn, user_id)
+
+
+class Inbox:
+    def __init__(self, refuse: set[str] = frozenset()):
+        self.messages = []
+        self.refuse = set(refuse)
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refuse:
+            return "550 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=default)))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -4,10 +4,6 @@ left the audience gets nothing."""
 
 from __future__ import annotations
 
-import socket
-from email import message_from_bytes
-from email.policy import default
-
 import pytest
 from aiosmtpd.controller import Controller
 
@@ -16,31 +12,9 @@ from kvalitetsplatform.reports.audience import Audience
 from kvalitetsplatform.reports.mail import Mailer, MailError, MailSettings
 from kvalitetsplatform.reports.subscriptions import notify_due, subscribe, subscriptions, unsubscribe
 
-from reports_support import PACKAGE, add_user
+from .reports_support import PACKAGE, Inbox, add_user, free_port
 
 BASE = "https://kp.example.dk"
-
-
-class Inbox:
-    def __init__(self, refuse: set[str] = frozenset()):
-        self.messages = []
-        self.refuse = set(refuse)
-
-    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
-        if address in self.refuse:
-            return "550 mailbox unavailable"
-        envelope.rcpt_tos.append(address)
-        return "250 OK"
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((envelope.rcpt_tos, message_from_bytes(envelope.content, policy=default)))
-        return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
