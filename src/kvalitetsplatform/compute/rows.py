@@ -43,7 +43,12 @@ def load_rows(con: Any, tables: dict[str, list[dict[str, Any]]], prefix: str = "
             if extra:
                 raise ValueError(f"{name} række {i + 1}: ukendte felter {sorted(extra)}")
         data = pa.table({f.name: pa.array([r.get(f.name) for r in rows], f.type) for f in schema}, schema=schema)
-        con.create_table(prefix + name, ibis.memtable(data), overwrite=True)
+        if con.name == "duckdb":
+            con.create_table(prefix + name, ibis.memtable(data), overwrite=True)
+        else:  # Spark: a temporary view of the rows (no files written)
+            from pyspark.sql import SparkSession
+
+            SparkSession.getActiveSession().createDataFrame(data).createOrReplaceTempView(prefix + name)
     return Warehouse(con) if not prefix else _Prefixed(con, prefix)
 
 

@@ -27,7 +27,7 @@ from __future__ import annotations
 import itertools
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable
 
 import ibis
 import ibis.expr.types as ir
@@ -103,7 +103,7 @@ class Evaluation:
     _windows: dict[m.Window, tuple[str | None, str]] = field(default_factory=dict, init=False)
     _memo: dict[tuple, Candidates] = field(default_factory=dict, init=False)
     _uses: dict[tuple, int] = field(default_factory=dict, init=False)
-    _temporary: list[str] = field(default_factory=list, init=False)
+    _temporary: list[Callable[[], None]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
         self.reference_dates = sorted(set(self.reference_dates))
@@ -116,7 +116,7 @@ class Evaluation:
         windows.add(m.EVER)
         for i, window in enumerate(sorted(windows, key=str)):
             self._windows[window] = (None if window.start is None else f"w{i}_after", f"w{i}_until")
-        self.refs = self._keep(ibis.memtable(self._reference_table()), "refs")
+        self.refs = self._keep(ibis.memtable(self._reference_table()), "refs", literal=True)
         self._persons: ir.Table | None = None
         self._listings: ir.Table | None = None
         self._census: ir.Table | None = None
@@ -136,19 +136,26 @@ class Evaluation:
             columns[until] = pa.array([b[1] for b in bounds], pa.date32())
         return pa.table(columns)
 
-    def _keep(self, expr: ir.Table, prefix: str) -> ir.Table:
-        """Materialise `expr` as a table of the backend (temporary where the backend has them)."""
-        name = _name(prefix)
+    def _keep(self, expr: ir.Table, prefix: str, literal: bool = False) -> ir.Table:
+        """Materialise `expr`: a temporary table on DuckDB; on other backends a cached result (`literal`: a view
+        of in-memory data, which a cache cannot hold)."""
         if self.con.name == "duckdb":
+            name = _name(prefix)
             table = self.con.create_table(name, expr, temp=True)
+            self._temporary.append(lambda: self.con.drop_table(name, database="temp.main", force=True))
+        elif literal:
+            name = _name(prefix)
+            table = self.con.create_view(name, expr, overwrite=True)
+            self._temporary.append(lambda: self.con.drop_view(name, force=True))
         else:
-            table = self.con.create_table(name, expr)
-        self._temporary.append(name)
+            table = expr.cache()
+            self._temporary.append(table.release)
         return table
 
     def close(self) -> None:
-        for name in reversed(self._temporary):
-            self.con.drop_table(name, force=True)
+        """Drop the temporary results (the evaluation cannot be used afterwards)."""
+        for drop in reversed(self._temporary):
+            drop()
         self._temporary.clear()
         self._memo.clear()
 
@@ -304,11 +311,12 @@ class Evaluation:
 
     def latest(self, events: m.Events, keys: ir.Table | None, column: str | None) -> ir.Table:
         """The newest selected row per (patient_key, ref_date): at the same time a row with a `column` value before
-        one without, then the highest value, then code and row id (so the choice never depends on the engine)."""
+        one without and the highest value first, then likewise the other of number and text, then code and row id
+        (so the choice never depends on the engine or the order rows were loaded)."""
         rows = self.in_window(self.rows(events), events.window, keys)
         order = [ibis.desc(rows.time)]
-        if column:
-            order += [ibis.desc(rows[column].notnull()), ibis.desc(rows[column])]
+        for c in ([column] if column else []) + [c for c in ("value", "text") if c != column]:
+            order += [ibis.desc(rows[c].notnull()), ibis.desc(rows[c])]
         order += [ibis.asc(rows.code), ibis.asc(rows.row_id)]
         rank = ibis.row_number().over(group_by=[rows[PK], rows[REF]], order_by=order)
         return rows.mutate(_rank=rank).filter(lambda t: t._rank == 0).drop("_rank")
