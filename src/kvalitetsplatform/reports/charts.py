@@ -377,7 +377,7 @@ def forest(chart_id: str, title: str, practices: Sequence[Standing], kind: Value
                               "mark": {"type": "rule", "color": colour, "strokeDash": dash, "strokeWidth": 1.5},
                               "encoding": {"x": {"field": "x", "type": "quantitative"}}})
     spec["layer"] = layers
-    spec["padding"] = {"right": 56}
+    spec["padding"] = {"left": 16, "right": 56}  # room for the bold own label and the values column
     rows = [{"practice": p.label, "value": kind.csv(loc, p.value), "low": kind.csv(loc, p.low),
              "high": kind.csv(loc, p.high), "own": _("ja") if p.own else ""} for p in practices]
     columns = [("practice", _("Praksis")), ("value", _("Værdi")), ("low", _("Nedre 95 %-grænse")),

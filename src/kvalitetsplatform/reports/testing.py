@@ -9,7 +9,6 @@ small counts on purpose, so suppression happens.
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -115,9 +114,12 @@ def _byar(o: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def results(package, memberships: list[Membership], dates: list[date], seed: int = 11,
-            age_bands: bool = True) -> list[dict]:
-    """Result rows (access.results.RESULT_COLUMNS) for every indicator of `package`, date, org level and stratum
-    (total, sex and, with `age_bands`, age band)."""
+            age_bands: bool = True):
+    """Result rows in the gate's words (indicator_id, org_level, org_id, stratum_dim, stratum, rate, …) for every
+    indicator of `package`, date, org level and stratum (total, sex and, with `age_bands`, age band), as a pandas
+    DataFrame. Every level is summed from the practices' cells."""
+    import pandas as pd
+
     rng = np.random.default_rng(seed)
     practices = sorted({m.ydernummer for m in memberships})
     member = {m.ydernummer: m for m in memberships}
@@ -125,46 +127,46 @@ def results(package, memberships: list[Membership], dates: list[date], seed: int
     size[[i for i, y in enumerate(practices) if y == TINY]] = 40
     strata = [(s, a) for s in SEXES for a in AGE_BANDS]
     weights = np.array([0.22, 0.16, 0.08, 0.24, 0.20, 0.10])
-    rows: list[dict] = []
+    base_cells = pd.DataFrame({
+        "practice": np.repeat(practices, len(strata)),
+        "cluster": np.repeat([member[y].cluster_id for y in practices], len(strata)),
+        "region": np.repeat([member[y].region_code for y in practices], len(strata)),
+        "municipality": np.repeat([member[y].kommune_code for y in practices], len(strata)),
+        "national": "DK",
+        "sex": [s for _y in practices for s, _a in strata],
+        "age_band": [a for _y in practices for _s, a in strata],
+    })
+    dims = [("total", None), ("sex", "sex")] + ([("age_band", "age_band")] if age_bands else [])
+    frames = []
     t = np.linspace(0, 1, len(dates))
     for ind in package.indicators:
         kind = ind.kind
-        base = rng.uniform(0.45, 0.85)
-        level = np.clip(base + rng.normal(0, 0.09, len(practices)), 0.05, 0.97)
+        level = np.clip(rng.uniform(0.45, 0.85) + rng.normal(0, 0.09, len(practices)), 0.05, 0.97)
         drift = rng.normal(0.04, 0.05, len(practices))
         prevalence = rng.uniform(0.015, 0.06) if kind != "rate" else 1.0
+        sign = -1 if ind.direction == "lower_is_better" else 1
         for di, day in enumerate(dates):
             p = np.clip(level + drift * t[di] + rng.normal(0, 0.01, len(practices)), 0.01, 0.99)
             if kind == "rate":
                 d = size[:, None] * weights[None, :]
-                mean_rate = (p * 0.45)[:, None] * np.ones(len(strata))[None, :]
-                n = rng.poisson(d * mean_rate).astype(float)
+                n = rng.poisson(d * (p * 0.45)[:, None]).astype(float)
             elif kind == "mean":
                 d = rng.poisson((size * 0.03)[:, None] * weights[None, :]).astype(float)
                 n = d * (3.6 + p[:, None] * 1.2)
             else:
-                d = rng.poisson((size * prevalence)[:, None] * weights[None, :] * 6 / len(strata)).astype(float)
+                d = rng.poisson((size * prevalence)[:, None] * weights[None, :]).astype(float)
                 n = rng.binomial(d.astype(int), p[:, None]).astype(float)
-            cells: dict[tuple, list[float]] = {}
-
-            def add(unit: tuple[str, str], stratum: tuple[str, str], num: float, den: float) -> None:
-                cell = cells.setdefault((*unit, *stratum), [0.0, 0.0])
-                cell[0] += num
-                cell[1] += den
-
-            for i, y in enumerate(practices):
-                m = member[y]
-                units = (("practice", y), ("cluster", m.cluster_id), ("region", m.region_code),
-                         ("municipality", m.kommune_code), ("national", "DK"))
-                for si, (sex, band) in enumerate(strata):
-                    for unit in units:
-                        add(unit, ("total", ""), n[i, si], d[i, si])
-                        add(unit, ("sex", sex), n[i, si], d[i, si])
-                        if age_bands:
-                            add(unit, ("age_band", band), n[i, si], d[i, si])
-            keys = list(cells)
-            num = np.array([cells[key][0] for key in keys])
-            den = np.array([cells[key][1] for key in keys])
+            cells = base_cells.assign(n=n.ravel(), d=d.ravel())
+            parts = []
+            for level_name in ORG_LEVELS:
+                for dim, column in dims:
+                    keys = [level_name] + ([column] if column else [])
+                    g = cells.groupby(keys, sort=True)[["n", "d"]].sum().reset_index()
+                    parts.append(pd.DataFrame({"org_level": level_name, "org_id": g[level_name],
+                                               "stratum_dim": dim, "stratum": g[column] if column else "",
+                                               "numerator": g["n"], "denominator": g["d"]}))
+            f = pd.concat(parts, ignore_index=True)
+            num, den = f["numerator"].to_numpy(), f["denominator"].to_numpy()
             with np.errstate(divide="ignore", invalid="ignore"):
                 if kind == "rate":
                     factor = ind.measure.per * ind.measure.per_year
@@ -178,29 +180,25 @@ def results(package, memberships: list[Membership], dates: list[date], seed: int
                 else:
                     value = np.where(den > 0, num / den, np.nan)
                     low, high = _wilson(num, den)
-            sign = -1 if ind.direction == "lower_is_better" else 1
-            practice_idx = [j for j, key in enumerate(keys) if key[0] == "practice" and key[2] == "total"
-                            and not math.isnan(value[j])]
-            ordered = sorted(practice_idx, key=lambda j: value[j])
-            percentile = {j: 100.0 * r / max(1, len(ordered) - 1) for r, j in enumerate(ordered)}
-            by_cluster: dict[str, list[int]] = {}
-            for j in practice_idx:
-                by_cluster.setdefault(member[keys[j][1]].cluster_id, []).append(j)
-            rank = {}
-            for js in by_cluster.values():
-                for r, j in enumerate(sorted(js, key=lambda j: -sign * value[j])):
-                    rank[j] = r + 1
+            f["rate"], f["ci_low"], f["ci_high"] = value, low, high
+            ranked = (f["org_level"] == "practice") & (f["stratum_dim"] == "total") & f["rate"].notna()
+            f["percentile"] = np.nan
+            f.loc[ranked, "percentile"] = f.loc[ranked, "rate"].rank(method="min").sub(1) \
+                .div(max(1, int(ranked.sum()) - 1)).mul(100)
+            f["cluster"] = f["org_id"].map(lambda y: member[y].cluster_id if y in member else None)
+            f["cluster_rank"] = np.nan
+            f.loc[ranked, "cluster_rank"] = (f.loc[ranked, "rate"] * -sign).groupby(f.loc[ranked, "cluster"]) \
+                .rank(method="min")
             standard = ind.standard
-            for j, (level_, org_id, dim, stratum) in enumerate(keys):
-                v = None if math.isnan(value[j]) else float(value[j])
-                met = None if v is None or standard is None else standard.met(v)
-                rows.append(dict(indicator_id=ind.id, kind=kind, ref_date=day, org_level=level_, org_id=org_id,
-                                 stratum_dim=dim, stratum=stratum, numerator=float(num[j]),
-                                 denominator=float(den[j]), rate=v,
-                                 ci_low=None if v is None else float(low[j]),
-                                 ci_high=None if v is None else float(high[j]),
-                                 percentile=percentile.get(j), cluster_rank=rank.get(j), target_met=met))
-    return rows
+            f["target_met"] = [None if np.isnan(v) or standard is None else standard.met(v) for v in value]
+            f["indicator_id"], f["kind"], f["ref_date"] = ind.id, kind, day
+            frames.append(f.drop(columns=["cluster"]))
+    out = pd.concat(frames, ignore_index=True)
+    out["cluster_rank"] = out["cluster_rank"].astype("Int64")
+    return out
+
+
+ORG_LEVELS = ("practice", "cluster", "region", "municipality", "national")
 
 
 def deliveries(memberships: list[Membership], end: date) -> list[dict]:
@@ -215,27 +213,27 @@ def deliveries(memberships: list[Membership], end: date) -> list[dict]:
 STRATUM = {"total": "all", "sex": "sex", "age_band": "age"}
 
 
-def compute_rows(package, memberships: list[Membership], rows: list[dict], run_id: int = 1) -> list[dict]:
-    """The gate-worded rows as compute's `result` table holds them (compute/store.py)."""
+def compute_rows(package, memberships: list[Membership], frame, run_id: int = 1):
+    """The gate-worded rows (a DataFrame from `results`) as compute's `result` table holds them
+    (compute/store.py)."""
     member = {m.ydernummer: m for m in memberships}
-    counts: dict[tuple, int] = {}
-    for r in rows:
-        if r["org_level"] == "practice" and r["stratum_dim"] == "total" and r["rate"] is not None:
-            key = (r["indicator_id"], r["ref_date"], member[r["org_id"]].cluster_id)
-            counts[key] = counts.get(key, 0) + 1
-    out = []
-    for r in rows:
-        practice = member.get(r["org_id"]) if r["org_level"] == "practice" else None
-        cluster = practice.cluster_id if practice else (r["org_id"] if r["org_level"] == "cluster" else None)
-        out.append(dict(package=package.id, indicator=r["indicator_id"], kind=r["kind"], ref_date=r["ref_date"],
-                        level=r["org_level"], unit=r["org_id"], cluster_id=cluster,
-                        region_code=practice.region_code if practice else None,
-                        stratum=STRATUM[r["stratum_dim"]], stratum_value=r["stratum"] or "all",
-                        numerator=r["numerator"], denominator=r["denominator"], patients=int(r["denominator"]),
-                        value=r["rate"], ci_low=r["ci_low"], ci_high=r["ci_high"], percentile=r["percentile"],
-                        cluster_rank=r["cluster_rank"],
-                        cluster_practices=counts.get((r["indicator_id"], r["ref_date"], cluster))
-                        if practice else None, target_met=r["target_met"], run_id=run_id))
+    practice = frame["org_level"] == "practice"
+    cluster = frame["org_id"].map(lambda y: member[y].cluster_id if y in member else None).where(practice)
+    cluster = cluster.where(practice, frame["org_id"].where(frame["org_level"] == "cluster"))
+    counted = practice & (frame["stratum_dim"] == "total") & frame["rate"].notna()
+    sizes = frame[counted].assign(c=cluster[counted]).groupby(["indicator_id", "ref_date", "c"]).size()
+    out = frame.rename(columns={"indicator_id": "indicator", "org_level": "level", "org_id": "unit",
+                                "rate": "value"}).drop(columns=["stratum_dim", "stratum"])
+    out["package"] = package.id
+    out["cluster_id"] = cluster
+    out["region_code"] = frame["org_id"].map(lambda y: member[y].region_code if y in member else None) \
+        .where(practice)
+    out["stratum"] = frame["stratum_dim"].map(STRATUM)
+    out["stratum_value"] = frame["stratum"].replace("", "all")
+    out["patients"] = frame["denominator"].astype("int64")
+    keys = list(zip(frame["indicator_id"], frame["ref_date"], cluster))
+    out["cluster_practices"] = [sizes.get(k) if p else None for k, p in zip(keys, practice)]
+    out["run_id"] = run_id
     return out
 
 
@@ -258,13 +256,15 @@ def build_world(home, engine, package, clusters: int = 6, practices_per_cluster:
     def arrow(columns, rows):
         types = {"BLOB": pa.binary(), "TIMESTAMP": pa.timestamp("us"), "INTEGER": pa.int32(), **ARROW_TYPES}
         schema = pa.schema([(c, types[t]) for c, t in columns])
+        if not isinstance(rows, list):  # a DataFrame
+            return pa.Table.from_pandas(rows[[c for c, _t in columns]], preserve_index=False).cast(schema)
         return pa.table({f.name: pa.array([r.get(f.name) for r in rows], f.type) for f in schema}, schema=schema)
 
     home = Path(home)
     units, memberships = organisation(clusters, practices_per_cluster, seed, tiny)
     replace_organisation(engine, units, memberships)
     dates = month_ends(end, months)
-    rows = compute_rows(package, memberships, results(package, memberships, dates, seed, age_bands))
+    frame = compute_rows(package, memberships, results(package, memberships, dates, seed, age_bands))
     run = dict(run_id=1, started_at=datetime(end.year, end.month, end.day, 23, 40),
                finished_at=datetime(end.year, end.month, end.day, 23, 50), status="done", mode="full",
                end_date=end, periods=months, ref_dates=json.dumps([d.isoformat() for d in dates]),
@@ -272,7 +272,7 @@ def build_world(home, engine, package, clusters: int = 6, practices_per_cluster:
                codelists=json.dumps({package.id: sorted(c.ref for c in package.codelists.values())}),
                deliveries=json.dumps([d["id"] for d in deliveries(memberships, end)]), new_deliveries="[]",
                recomputed="{}", seconds=1.0, error=None)
-    files = (("results.duckdb", {"result": (TABLES["result"], rows), "compute_run": (TABLES["compute_run"], [run]),
+    files = (("results.duckdb", {"result": (TABLES["result"], frame), "compute_run": (TABLES["compute_run"], [run]),
                                  "patient_flag": (TABLES["patient_flag"], [])}),
              ("warehouse.duckdb", {"delivery": (OWN_TABLES["delivery"], deliveries(memberships, end))}))
     for file, tables in files:
