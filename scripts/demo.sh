@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# The demo: set up, synthesise a demo population (one cluster, ~20,000 patients), ingest it and print a summary.
+# The demo: set up, synthesise a demo population (one cluster, ~20,000 patients), ingest and compute it, and serve
+# the platform on http://127.0.0.1:8000 with a demo user for every role.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
@@ -11,3 +12,7 @@ rm -rf "$KP_HOME/demo-deliveries"
 kp synth --scale demo --seed 1 --out "$KP_HOME/demo-deliveries"
 kp ingest "$KP_HOME/demo-deliveries"
 kp deliveries
+kp compute
+
+# The platform on http://127.0.0.1:8000 with a demo user for every role (printed), until Ctrl+C.
+exec .venv/bin/kp serve --demo --host 127.0.0.1 --port 8000

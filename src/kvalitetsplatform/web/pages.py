@@ -15,7 +15,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from kvalitetsplatform.access.roles import Role
+from kvalitetsplatform.access.roles import ROLES, Role
 from kvalitetsplatform.indicators import Catalogue, load_catalogue
 from kvalitetsplatform.indicators.model import Indicator, Package
 from kvalitetsplatform.reports import charts
@@ -135,8 +135,25 @@ def sex_label(sex: str, _) -> str:
     return {"F": _("Kvinder"), "M": _("Mænd")}.get(sex, sex)
 
 
+OPS = {">=": "≥", "<=": "≤", ">": ">", "<": "<"}
+
+
+def target_text(indicator: Indicator, kind: ValueKind, loc) -> str:
+    """The target as a Dane writes it: "≥ 90 %", "≤ 350"."""
+    standard = indicator.standard
+    if standard is None or standard.value is None:
+        return ""
+    if kind.kind == "proportion":
+        digits = 0 if round(standard.value * 100, 6).is_integer() else 1
+        shown = loc.percent(standard.value, digits)
+    else:
+        shown = loc.number(standard.value, 0 if float(standard.value).is_integer() else 1)
+    return f"{OPS.get(standard.op, standard.op)} {shown}"
+
+
 def common(page: Page, **context) -> dict:
     context.setdefault("nav", navigation(page))
+    context.setdefault("target_text", lambda ind, kind: target_text(ind, kind, page.loc))
     context.setdefault("role_label", lambda r: role_label(r, page._))
     return context
 
@@ -195,6 +212,12 @@ def chart_csv_url(base: str, chart_id: str, query: dict | None = None) -> str:
 # --- what the viewer sees of one indicator ----------------------------------------------------------------------
 
 
+def require_results(page: Page) -> None:
+    """Result pages exist only for roles that see results (not for KiAP administrators or users without roles)."""
+    if not any(ROLES[g.role].sees_results for g in page.principal.grants):
+        raise HTTPException(404)
+
+
 def latest_period(page: Page) -> date | None:
     periods = page.source.periods(page.principal)
     return periods[-1] if periods else None
@@ -235,6 +258,7 @@ SPARK_MONTHS = 12
 def build_cockpit(page: Page, ydernummer: str) -> dict:
     """The tiles with the newest figures; each package's trend lines come as a fragment (`build_trends`), so the
     page answers with one protected view per indicator."""
+    require_results(page)
     p, source = page.principal, page.source
     period = latest_period(page)
     up = parents(page, ydernummer, period) if period else {}
@@ -268,18 +292,20 @@ def build_cockpit(page: Page, ydernummer: str) -> dict:
 
 def build_trends(page: Page, ydernummer: str, package_id: str) -> dict[str, Chart]:
     """The sparklines of one package's tiles: the practice's own values over the last 12 months."""
+    require_results(page)
     p, source, loc = page.principal, page.source, page.loc
     package = next((pk for pk in packages_for("practice") if pk.id == package_id), None)
     if package is None:
         raise HTTPException(404)
     recent = source.periods(p)[-SPARK_MONTHS:]
-    out = {}
+    out, seen = {}, ydernummer in p.clinical_practices
     for ind in package.indicators:
         figures = source.figures(p, ind.id, recent, "practice", ydernummer) if recent else []
-        if recent and not figures and ydernummer not in p.clinical_practices:
-            raise HTTPException(404)
+        seen = seen or bool(figures)
         out[f"spark-{ind.id}"] = charts.sparkline(f"spark-{ind.id}", series_of(figures, recent), value_kind(ind),
                                                   loc, ind.title(page.lang))
+    if not seen:
+        raise HTTPException(404)
     return out
 
 
@@ -314,6 +340,7 @@ def cockpit_chart(request: Request, ydernummer: str, chart_id: str):
 
 
 def build_indicator(page: Page, ydernummer: str, indicator_id: str) -> dict:
+    require_results(page)
     p, source, loc, _ = page.principal, page.source, page.loc, page._
     package, ind = indicator_of(indicator_id)
     kind = value_kind(ind)
@@ -504,6 +531,7 @@ def worklist_csv(request: Request, ydernummer: str, indicator_id: str, csrf_toke
 
 
 def build_cluster(page: Page, cluster_id: str, package_id: str) -> dict:
+    require_results(page)
     p, source, loc, _ = page.principal, page.source, page.loc, page._
     packages = packages_for("cluster")
     package = next((pk for pk in packages if pk.id == package_id), packages[0])
@@ -571,6 +599,7 @@ COMPARE = {"region": ("cluster", "municipality"), "municipality": (), "national"
 
 
 def build_overview(page: Page, level: str, code: str, indicator_id: str) -> dict:
+    require_results(page)
     p, source, loc, _ = page.principal, page.source, page.loc, page._
     if level not in COMPARE:
         raise HTTPException(404)

@@ -29,7 +29,12 @@
     });
   }
 
-  document.addEventListener("DOMContentLoaded", function () { renderCharts(document); });
+  document.addEventListener("DOMContentLoaded", function () {
+    renderCharts(document);
+    // the demo practice system posts its launch token by itself, as a real one would
+    var launch = document.querySelector("form[data-kp-autosubmit]");
+    if (launch) launch.submit();
+  });
   document.addEventListener("htmx:afterSettle", function () { renderCharts(document); });
   document.addEventListener("htmx:oobAfterSwap", function () { renderCharts(document); });
 

@@ -1,0 +1,193 @@
+"""Every page × every role through the whole app (API factory + web pages + the real gate): the status, what must
+show, and that what must be hidden is nowhere — in pages, htmx fragments and CSV downloads."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from sqlalchemy import select
+
+from kvalitetsplatform.access.db import audit_entry
+from kvalitetsplatform.access.testing import WORLD_PRACTICES
+
+CPR = re.compile(r"\b(0[1-9]|[12]\d|3[01])(0[1-9]|1[0-2])\d{2}-?\d{4}\b")  # ddmmyy-nnnn
+PATIENT_NAMES = ("Karen Hansen", "Jens Nielsen", "Mette Larsen", "Peter Sørensen")
+NAME = {y: name for y, (name, _) in WORLD_PRACTICES.items()}
+
+ROLES = ("gp1", "staff2", "coord", "region", "kommune", "public", "admin", "nobody")
+# (path, {role: expected status}); a role not named gets 404 (the page's unit is not theirs) unless given
+PAGES = {
+    "/praksis/000001": {"gp1": 200, "region": 200},
+    "/praksis/000002": {"staff2": 200, "region": 200},
+    "/praksis/000001/indikator/IHD-1": {"gp1": 200, "region": 200},
+    "/praksis/000001/tendenser/ihd": {"gp1": 200, "region": 200},
+    "/praksis/000001/diagram/spark-IHD-1.csv": {"gp1": 200, "region": 200},
+    "/praksis/000001/indikator/IHD-1/diagram/trend.csv": {"gp1": 200, "region": 200},
+    "/praksis/000001/indikator/IHD-1/arbejdsliste": {"gp1": 200, "staff2": 403, "coord": 403, "region": 403,
+                                                     "kommune": 403, "public": 403, "admin": 403, "nobody": 403},
+    "/klynge/K1": {"gp1": 200, "staff2": 200, "coord": 200, "region": 200},
+    "/klynge/K1/diagram/heatmap.csv": {"gp1": 200, "staff2": 200, "coord": 200, "region": 200},
+    "/oversigt/region/1082": {"gp1": 200, "staff2": 200, "coord": 200, "region": 200, "kommune": 200, "public": 200},
+    "/oversigt/municipality/751": {"region": 200, "kommune": 200},
+    "/oversigt/national/DK": {"gp1": 200, "staff2": 200, "coord": 200, "region": 200, "kommune": 200, "public": 200},
+    "/oversigt/national/DK/diagram/compare-region.csv": {r: 200 for r in ("gp1", "staff2", "coord", "region",
+                                                                           "kommune", "public")},
+    "/rapporter": {r: 200 for r in ("gp1", "staff2", "coord", "region", "kommune", "public", "admin", "nobody")},
+    "/admin": {"admin": 200, **{r: 403 for r in ROLES if r != "admin"}},
+    "/admin/diagram/active-users.csv": {"admin": 200, **{r: 403 for r in ROLES if r != "admin"}},
+}
+
+
+def hidden_for(role: str) -> list[str]:
+    """Strings that must never reach this role."""
+    out = list(PATIENT_NAMES)
+    if role in ("gp1", "staff2", "coord"):  # cluster K1 shows its practices as letters (the default)
+        own = {"gp1": "000001", "staff2": "000002"}.get(role)
+        out += [NAME[y] for y in ("000001", "000002", "000003") if y != own]
+        out += [y for y in ("000002", "000003", "000001") if y != own]
+    if role in ("kommune", "public", "admin", "nobody"):
+        out += list(NAME.values())
+    return out
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_every_page_for_every_role(platform, role):
+    client = platform.client(role)
+    for path, expected in PAGES.items():
+        response = client.get(path, headers={"HX-Request": "true"} if "tendenser" in path else {})
+        want = expected.get(role, 404)
+        assert response.status_code == want, f"{role} {path}: {response.status_code} (expected {want})"
+        body = response.text
+        assert not CPR.search(body), f"{role} {path} shows a CPR number"
+        for secret in hidden_for(role):
+            if secret in path:  # the page echoes its own address (language links); that is not data
+                continue
+            pattern = rf"(?<!\d){secret}(?!\d)" if secret.isdigit() else re.escape(secret)
+            assert not re.search(pattern, body), f"{role} {path} shows {secret!r}"
+        if want == 200 and path.endswith(".csv"):
+            assert response.headers["content-type"].startswith("text/csv")
+            assert body.startswith("\ufeff") and ";" in body.splitlines()[0]
+
+
+def test_signed_out_pages_send_to_sign_in_and_fragments_ask_htmx_to(platform):
+    client = platform.client(None)
+    response = client.get("/praksis/000001")
+    assert response.status_code == 303 and response.headers["location"].startswith("/log-ind?next=/praksis/000001")
+    fragment = client.get("/praksis/000001/tendenser/ihd", headers={"HX-Request": "true"})
+    assert fragment.status_code == 401 and fragment.headers["HX-Redirect"].startswith("/log-ind")
+    assert client.get("/praksis/000001/diagram/spark-IHD-1.csv").status_code == 303
+
+
+def test_sign_in_with_password_and_csrf(platform):
+    client = platform.client(None)
+    form = client.get("/log-ind")
+    assert form.status_code == 200 and 'lang="da"' in form.text and "Log ind" in form.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', form.text).group(1)
+    wrong = client.post("/log-ind", data={"username": "gp1", "password": "forkert-kode-123", "csrf_token": token})
+    assert wrong.status_code == 401 and "Forkert brugernavn eller adgangskode" in wrong.text
+    no_csrf = client.post("/log-ind", data={"username": "gp1", "password": "demo-adgangskode-1", "csrf_token": "x"})
+    assert no_csrf.status_code == 401 and "Formularen er udløbet" in no_csrf.text
+    token = re.search(r'name="csrf_token" value="([^"]+)"', no_csrf.text).group(1)  # each form has a fresh one
+    ok = client.post("/log-ind", data={"username": "gp1", "password": "demo-adgangskode-1", "csrf_token": token,
+                                        "next": "//evil.example/"})
+    assert ok.status_code == 303 and ok.headers["location"] == "/"  # no open redirect
+    assert client.get("/").headers["location"] == "/praksis/000001"
+    page = client.get("/praksis/000001")
+    assert page.status_code == 200 and "Lægerne i Vestergade" in page.text
+
+
+def test_cockpit_puts_what_needs_attention_first(platform):
+    page = platform.client("gp1").get("/praksis/000001").text
+    tiles = re.findall(r'class="tile tile--(\w+)" data-indicator="([^"]+)"', page)
+    ihd = [t for t in tiles if t[1].startswith("IHD")]
+    statuses = [s for s, _ in ihd]
+    assert statuses == sorted(statuses, key=lambda s: {"attention": 0, "none": 1, "met": 2}[s])
+    assert "Tal pr. 31.12.2025" in page
+    assert re.search(r"\d+,\d\xa0%", page), "Danish percentages: comma decimals, a no-break space before %"
+
+
+def test_worklist_reveal_and_export_are_logged(platform):
+    client = platform.client("gp1")
+    base = "/praksis/000001/indikator/IHD-1/arbejdsliste"
+    page = client.get(base)
+    assert page.status_code == 200 and not CPR.search(page.text)
+    assert "2 af 2 patienter" in page.text  # web_world: patients 2 and 3 are in the denominator only
+    # sorting and filtering as fragments
+    women = client.get(base, params={"sex": "F"}, headers={"HX-Request": "true"})
+    assert "<html" not in women.text and "1 af 2 patienter" in women.text
+    bad = client.post(base + "/identiteter", data={"purpose": "42d", "csrf_token": "wrong"})
+    assert bad.status_code == 403 and not CPR.search(bad.text)
+    before = _lookups(platform)
+    shown = client.post(base + "/identiteter", data={"purpose": "42d", "csrf_token": client.csrf},
+                        headers={"HX-Request": "true"})
+    assert shown.status_code == 200
+    assert "010150-1002" in shown.text and "Jens Nielsen" in shown.text and "Karen Hansen" not in shown.text
+    lookups = _lookups(platform)[len(before):]
+    assert len(lookups) == 2 and {r.purpose for r in lookups} == {"42d"} and {r.ydernummer for r in lookups} == {
+        "000001"}
+    export = client.post("/praksis/000001/indikator/IHD-1/arbejdsliste.csv",
+                         data={"csrf_token": client.csrf, "identified": "1", "purpose": "42a"})
+    assert export.status_code == 200 and "010150-1003" in export.text and "Mette Larsen" in export.text
+    assert export.text.splitlines()[0].lstrip("\ufeff").startswith("CPR-nummer;Navn;Patient (pseudonym)")
+    with platform.engine.connect() as conn:
+        actions = [r.action for r in conn.execute(select(audit_entry.c.action).order_by(audit_entry.c.seq))]
+    assert actions[-1] == "report_view" and "identity_lookup" in actions[-5:]
+    plain = client.post("/praksis/000001/indikator/IHD-1/arbejdsliste.csv", data={"csrf_token": client.csrf})
+    assert plain.status_code == 200 and not CPR.search(plain.text) and "Patient (pseudonym)" in plain.text
+
+
+def _lookups(platform):
+    with platform.engine.connect() as conn:
+        return conn.execute(select(audit_entry).where(audit_entry.c.action == "identity_lookup")
+                            .order_by(audit_entry.c.seq)).all()
+
+
+def test_other_practice_patients_cannot_be_revealed(platform):
+    client = platform.client("gp1")
+    response = client.post("/praksis/000002/indikator/IHD-1/arbejdsliste/identiteter",
+                           data={"purpose": "42d", "csrf_token": client.csrf})
+    assert response.status_code == 403 and not CPR.search(response.text)
+    export = client.post("/praksis/000002/indikator/IHD-1/arbejdsliste.csv",
+                         data={"csrf_token": client.csrf, "identified": "1"})
+    assert export.status_code == 403 and not CPR.search(export.text)
+
+
+def test_small_counts_are_suppressed_for_the_region(platform):
+    """Practice 000005 has one patient aged 80+ (web_world): the region sees "<5", never the count."""
+    client = platform.client("region")
+    page = client.get("/praksis/000005/indikator/IHD-1")
+    assert page.status_code == 200
+    csv = client.get("/praksis/000005/indikator/IHD-1/diagram/breakdown.csv").text
+    row = next(line for line in csv.splitlines() if line.startswith("80+"))
+    assert row.split(";")[2:] == ["<5", "<5"]
+
+
+def test_english_is_selectable_and_formats_numbers_the_english_way(platform):
+    client = platform.client("gp1")
+    switched = client.get("/sprog/en", params={"next": "/praksis/000001"})
+    assert switched.status_code == 303 and switched.headers["location"] == "/praksis/000001"
+    page = client.get("/praksis/000001").text
+    assert 'lang="en"' in page and "Figures as of 31 Dec 2025" in page and "Sign out" in page
+    assert re.search(r"\d+\.\d%", page) and not re.search(r"\d+,\d\xa0%", page)
+
+
+def test_nobody_has_no_roles(platform):
+    page = platform.client("nobody").get("/")
+    assert page.status_code == 200 and "ingen aktive roller" in page.text
+
+
+def test_library_lists_only_what_the_role_may_open_and_filters(platform):
+    gp = platform.client("gp1").get("/rapporter").text
+    assert "/praksis/000001/indikator/" in gp and "/klynge/" not in gp and "/oversigt/" not in gp
+    kommune = platform.client("kommune").get("/rapporter").text
+    assert "/oversigt/municipality/751" in kommune and "/praksis/" not in kommune
+    found = platform.client("gp1").get("/rapporter", params={"q": "diabetes"}, headers={"HX-Request": "true"}).text
+    assert "<html" not in found and "Type 2-diabetes" in found and "Iskæmisk" not in found
+
+
+def test_pages_carry_a_strict_content_security_policy(platform):
+    response = platform.client("gp1").get("/praksis/000001/indikator/IHD-1")
+    csp = response.headers["content-security-policy"]
+    assert "script-src 'self'" in csp and "unsafe-eval" not in csp
+    assert "<script>" not in response.text  # no inline scripts: chart specs are JSON data blocks
