@@ -344,6 +344,21 @@ class Gate:
         self.usage.seen(principal, action, org or self._organisation())
 
 
+def gate_for(settings, engine: Engine, catalogue=None, store: ResultStore | None = None, reveal=None) -> Gate:
+    """The gate as production wires it: compute's results store, the warehouse's vault, the audit log."""
+    from kvalitetsplatform.access.audit import audit_key
+
+    if reveal is None:
+        from kvalitetsplatform.warehouse.vault import reveal as vault_reveal
+
+        def reveal(keys):
+            return vault_reveal(settings, keys)
+
+    return Gate(engine, store or ResultStore.from_settings(settings), AuditLog(engine,
+                audit_key(settings.session_secret)), letter_key=audit_key(settings.session_secret + b":letters"),
+                catalogue=catalogue, reveal=reveal)
+
+
 def _letters(i: int) -> str:
     """0 → A, 25 → Z, 26 → AA."""
     out = ""

@@ -12,9 +12,9 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.engine import Engine
 
-from kvalitetsplatform.access.audit import AuditLog, audit_key
+from kvalitetsplatform.access.audit import AuditLog
 from kvalitetsplatform.access.auth import LaunchError, RateLimited, SignInError
-from kvalitetsplatform.access.gate import AccessDenied, Gate, InvalidQuery
+from kvalitetsplatform.access.gate import AccessDenied, Gate, InvalidQuery, gate_for
 from kvalitetsplatform.settings import SECRET_NAMES, ConfigError, Settings
 
 API_VERSION = "v1"
@@ -45,7 +45,6 @@ def ensure_safe_for_production(settings: Settings) -> None:
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None, store=None, catalogue=None,
                reveal=None) -> FastAPI:
     from kvalitetsplatform.access.db import open_appdb
-    from kvalitetsplatform.access.results import ResultStore
     from kvalitetsplatform.settings import load_settings
 
     settings = settings or load_settings()
@@ -55,15 +54,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         from kvalitetsplatform.indicators import load_catalogue
 
         catalogue = load_catalogue()
-    if reveal is None:
-        from kvalitetsplatform.warehouse.vault import reveal as vault_reveal
-
-        def reveal(keys):
-            return vault_reveal(settings, keys)
-
-    audit = AuditLog(engine, audit_key(settings.session_secret))
-    gate = Gate(engine, store or ResultStore.from_settings(settings), audit,
-                letter_key=audit_key(settings.session_secret + b":letters"), catalogue=catalogue, reveal=reveal)
+    gate = gate_for(settings, engine, catalogue, store, reveal)
+    audit = gate.audit
     app = FastAPI(title="Kvalitetsplatformen API", version="1.0",
                   description="Kvalitetsindikatorer for almen praksis. Alle kald går gennem adgangslaget: du ser "
                               "præcis det, dine roller giver adgang til. Log ind med `POST /api/v1/session`; "
@@ -82,8 +74,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         response.headers.setdefault("Content-Security-Policy", "default-src 'self'; frame-ancestors 'none'")
         return response
 
+    from kvalitetsplatform.compute.store import StoreError
+    from kvalitetsplatform.warehouse import WarehouseError
+
     for error, status in ((AccessDenied, 403), (LaunchError, 403), (InvalidQuery, 422), (SignInError, 401),
-                          (RateLimited, 429)):
+                          (RateLimited, 429), (StoreError, 503), (WarehouseError, 503)):
         app.add_exception_handler(error, _handler(status))
 
     from kvalitetsplatform.api import signin, v1
