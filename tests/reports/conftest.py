@@ -1,4 +1,4 @@
-"""A small results-shaped world (dementia package, 3 clusters, 4 months, one tiny practice) written once per
+"""A small results-shaped world (dementia package, 3 clusters, 3 months, one tiny practice) written once per
 session in the real store schemas; each test gets the organisations in its own app DB and a real gate."""
 
 from __future__ import annotations
@@ -45,8 +45,8 @@ def world_files(tmp_path_factory, _sqlite_template):  # noqa: F811
     home = tmp_path_factory.mktemp("reports-world")
     shutil.copyfile(_sqlite_template, home / "orgs.sqlite")
     engine = make_engine(f"sqlite:///{home / 'orgs.sqlite'}")
-    world = build_world(home, engine, load_catalogue().package(PACKAGE), clusters=3, practices_per_cluster=6,
-                        months=4, tiny=True)
+    world = build_world(home, engine, load_catalogue().package(PACKAGE), clusters=3, practices_per_cluster=5,
+                        months=3, tiny=True)
     engine.dispose()
     return home, world
 

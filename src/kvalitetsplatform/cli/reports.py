@@ -120,20 +120,10 @@ def list_reports(kind: str = typer.Option(None, "--kind", help="Kun denne type: 
                  code: str = typer.Option(None, "--code", help="Kun denne enhed (ydernummer, klynge, region)."),
                  json: bool = JSON) -> None:
     """List the report library (for operators; users see their own reports in the web library)."""
-    from sqlalchemy import select
-
     from kvalitetsplatform.access.db import open_appdb
-    from kvalitetsplatform.reports.library import _entry
-    from kvalitetsplatform.reports.tables import report
+    from kvalitetsplatform.reports.library import all_reports
 
-    engine = open_appdb(_settings())
-    query = select(report).order_by(report.c.kind, report.c.scope_code, report.c.package, report.c.period.desc())
-    if kind:
-        query = query.where(report.c.kind == kind)
-    if code:
-        query = query.where(report.c.scope_code == code)
-    with engine.connect() as conn:
-        entries = [_entry(r) for r in conn.execute(query)]
+    entries = all_reports(open_appdb(_settings()), kind, code)
     if json:
         emit_json({"reports": [e.as_dict() for e in entries]})
         return

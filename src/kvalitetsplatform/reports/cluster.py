@@ -213,7 +213,7 @@ def _indicator_page(words: Words, figures: Figures, index: int, count: int, peri
                (_("Klyngen"), cluster.value) if cluster and cluster.value is not None else None),
         caption=_("Praksis pr. {day}, bedst øverst, med 95 %-sikkerhedsintervaller; den prikkede linje er klyngen "
                   "samlet.").format(day=words.day(period)) + (" " + _("Den stiplede linje er målet.") if goal else ""),
-        width=render.FULL, height=max(90, 17 * len(cells)))
+        width=render.FULL, height=max(90, (17 if len(cells) <= 12 else 14) * len(cells)))
     units = [("cluster", cluster_id, cluster.label if cluster else cluster_id)]
     region = figures.get(period, "region", region_code) if region_code else None
     if region is not None:

@@ -58,10 +58,22 @@ class LibraryEntry:
         return {k: (v.isoformat() if isinstance(v, (date, datetime)) else v) for k, v in self.__dict__.items()}
 
 
-def _entry(row) -> LibraryEntry:
+def entry_of(row) -> LibraryEntry:
     return LibraryEntry(row.id, row.kind, row.scope_code, row.package, row.package_version, row.period,
                         row.compared_with, row.lang, row.version, row.title, row.file, row.bytes, row.sha256,
                         row.pages, row.created_at, row.created_by)
+
+
+def all_reports(engine: Engine, kind: str | None = None, code: str | None = None) -> list[LibraryEntry]:
+    """Every report in the library (for operators: `kp reports list`); people see `visible_reports`."""
+    query = select(report).order_by(report.c.kind, report.c.scope_code, report.c.package, report.c.period.desc(),
+                                    report.c.version.desc())
+    if kind:
+        query = query.where(report.c.kind == kind)
+    if code:
+        query = query.where(report.c.scope_code == code)
+    with engine.connect() as conn:
+        return [entry_of(r) for r in conn.execute(query)]
 
 
 def reports_dir(home: Path) -> Path:
@@ -76,9 +88,11 @@ def visible_reports(engine: Engine, principal: Principal, package: str | None = 
     with engine.connect() as conn:
         rows = conn.execute(select(report).where(report.c.kind.in_({a.kind for a in audiences}),
                                                  report.c.scope_code.in_({a.code for a in audiences}))
-                            .order_by(report.c.period.desc(), report.c.created_at.desc())).all()
+                            .order_by(report.c.period.desc(), report.c.created_at.desc(),
+                                      report.c.version.desc())).all()
     wanted = {(a.kind, a.code) for a in audiences}
-    return [_entry(r) for r in rows if (r.kind, r.scope_code) in wanted and (package is None or r.package == package)]
+    return [entry_of(r) for r in rows
+            if (r.kind, r.scope_code) in wanted and (package is None or r.package == package)]
 
 
 def _slug(text: str) -> str:
@@ -119,7 +133,7 @@ class Library:
             query = query.where(report.c.period == period)
         with self.engine.connect() as conn:
             row = conn.execute(query.order_by(report.c.period.desc(), report.c.version.desc()).limit(1)).first()
-        return _entry(row) if row else None
+        return entry_of(row) if row else None
 
     def build(self, audience: Audience, package_id: str, period: date | None = None, lang: str = "da",
               created_by: str = "kp reports build", provenance: dict | None = None,
@@ -168,7 +182,7 @@ class Library:
     def entry(self, report_id: str) -> LibraryEntry | None:
         with self.engine.connect() as conn:
             row = conn.execute(select(report).where(report.c.id == report_id)).first()
-        return _entry(row) if row else None
+        return entry_of(row) if row else None
 
     def open(self, principal: Principal, report_id: str) -> tuple[LibraryEntry, bytes]:
         """The PDF for a person of its audience; the view is audit-logged. Anyone else gets AccessDenied, whether

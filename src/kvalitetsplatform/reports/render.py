@@ -77,6 +77,8 @@ def print_spec(chart: Chart, width: int = CHART_WIDTH, height: int | None = None
     axis = config.setdefault("axis", {})
     axis.update({"labelFontSize": 11, "titleFontSize": 11, "labelColor": "#3a3a3a", "titleColor": "#3a3a3a",
                  "domainColor": "#9a9a9a", "tickColor": "#9a9a9a"})
+    # a narrow time axis drops labels that would collide (never the practice names on a y axis)
+    config.setdefault("axisX", {}).update({"labelOverlap": "greedy", "labelSeparation": 8})
     legend = config.setdefault("legend", {})
     legend.update({"labelFontSize": 11, "symbolSize": 90, "symbolStrokeWidth": 3})
     if width < 400:
