@@ -40,7 +40,7 @@ def attack(table: CellTable, published: dict, policy: DisclosurePolicy, targets)
         row = np.zeros(len(keys))
         row[index[a]], row[index[b]] = 1, -1
         a_ub.append(row)
-    kw = dict(A_eq=np.array(a_eq), b_eq=np.zeros(len(a_eq)), bounds=bounds, method="highs")
+    kw = dict(A_eq=np.array(a_eq), b_eq=np.zeros(len(a_eq)), bounds=bounds, method="highs")  # no pooling here
     if a_ub:
         kw.update(A_ub=np.array(a_ub), b_ub=np.zeros(len(a_ub)))
     out = {}
@@ -81,7 +81,24 @@ def cluster_table(clusters: list[list[dict]], known_practice=None, hidden_cluste
             t.add_relation((part, "region", "R", s), [(part, "cluster", f"K{ci}", s) for ci in range(len(clusters))])
             t.value[(part, "region", "R", s)] = sum(t.value[(part, "cluster", f"K{ci}", s)]
                                                     for ci in range(len(clusters)))
-    t.counts = set(t.value)
+    # residence: the region is also the sum of two municipalities (practice i's patients live in municipality i % 2);
+    # municipality 1 is not shown, and its own strata relation left out as the gate leaves out relations among
+    # unknown cells only — which makes its cells "pooled" unknowns in the audit
+    for part in ("n", "d"):
+        for s in (*SEXES, "all"):
+            mun = [0, 0]
+            for ci, practices in enumerate(clusters):
+                for pi in range(len(practices)):
+                    v = t.value[(part, "practice", f"{ci}-{pi}", s)]
+                    mun[pi % 2] += v
+            t.value[(part, "municipality", "M0", s)] = mun[0]
+            t.value[(part, "municipality", "M1", s)] = None
+            t.add_relation((part, "region", "R", s), [(part, "municipality", m, s) for m in ("M0", "M1")])
+        t.add_relation((part, "municipality", "M0", "all"), [(part, "municipality", "M0", s) for s in SEXES])
+    for s in (*SEXES, "all"):
+        for m in ("M0", "M1"):
+            t.at_most.append((("n", "municipality", m, s), ("d", "municipality", m, s)))
+    t.counts = {k for k, v in t.value.items() if v is not None}
     for k in list(t.value):
         if k[1] == "practice" and k[2] == known_practice:
             t.known.add(k)

@@ -26,6 +26,7 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import sparse
 from scipy.optimize import linprog
 
 Key = Hashable
@@ -153,6 +154,7 @@ def feasible_intervals(table: CellTable, suppressed: set[Key], policy: Disclosur
     """The attacker's interval [min, max] for each target (default: every suppressed cell), given the relations,
     the values as the policy publishes them and the viewer's own cells."""
     targets = suppressed if targets is None else targets
+    table = _pooled(table)
     low_slack, high_slack = policy.rounding_slack()
     fixed: dict[Key, float] = {}
     bounds: dict[Key, tuple[float, float | None]] = {}
@@ -208,9 +210,10 @@ def feasible_intervals(table: CellTable, suppressed: set[Key], policy: Disclosur
                     rhs -= c * fixed[k]
             (eq_rows if kind == "eq" else ub_rows).append(row)
             (eq_rhs if kind == "eq" else ub_rhs).append(rhs)
-        lp = dict(A_eq=np.array(eq_rows) if eq_rows else None, b_eq=np.array(eq_rhs) if eq_rows else None,
-                  A_ub=np.array(ub_rows) if ub_rows else None, b_ub=np.array(ub_rhs) if ub_rows else None,
-                  bounds=[bounds[k] for k in keys], method="highs")
+        lp = dict(A_eq=sparse.csr_array(np.array(eq_rows)) if eq_rows else None,
+                  b_eq=np.array(eq_rhs) if eq_rows else None,
+                  A_ub=sparse.csr_array(np.array(ub_rows)) if ub_rows else None,
+                  b_ub=np.array(ub_rhs) if ub_rows else None, bounds=[bounds[k] for k in keys], method="highs")
         for k in wanted:
             c = np.zeros(len(keys))
             c[index[k]] = 1.0
@@ -222,3 +225,42 @@ def feasible_intervals(table: CellTable, suppressed: set[Key], policy: Disclosur
             hi = -high.fun if high.status == 0 else float("inf")
             result[k] = (lo, hi)
     return result
+
+
+def _pooled(table: CellTable) -> CellTable:
+    """The same attacker problem with fewer variables: unknown cells that occur in one relation only (say the
+    municipalities a regional viewer is not shown, in nation = Σ municipalities) are pooled into one unknown
+    non-negative cell per relation. Equalities are unchanged by this; numerator ≤ denominator between pooled cells
+    becomes pool ≤ pool, which is exact when the pairs match and otherwise only stronger for the attacker (so the
+    audit stays on the safe side)."""
+    uses: dict[Key, int] = {}
+    for total, parts in table.additive:
+        for k in (total, *parts):
+            uses[k] = uses.get(k, 0) + 1
+    home: dict[Key, int] = {}
+    for i, (total, parts) in enumerate(table.additive):
+        for k in (total, *parts):
+            if table.value.get(k) is None and uses[k] == 1:
+                home[k] = i
+    for a, b in table.at_most:  # a pooled cell's partner must be pooled too, or neither is
+        if (a in home) != (b in home):
+            home.pop(a, None)
+            home.pop(b, None)
+    if not home:
+        return table
+    pool = {i: ("pool", i) for i in set(home.values())}
+    out = CellTable(value={k: v for k, v in table.value.items() if k not in home}, known=table.known,
+                    counts=table.counts, follows=table.follows)
+    for i, (total, parts) in enumerate(table.additive):
+        members = [k for k in parts if k not in home]
+        if any(k in home for k in parts):
+            members.append(pool[i])
+        new_total = pool[i] if total in home else total
+        for k in (new_total, *members):
+            out.value.setdefault(k, None)
+        out.additive.append((new_total, tuple(members)))
+    pairs = set()
+    for a, b in table.at_most:
+        pairs.add((pool[home[a]], pool[home[b]]) if a in home else (a, b))
+    out.at_most = sorted(pairs, key=repr)
+    return out
