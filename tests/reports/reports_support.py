@@ -17,8 +17,9 @@ PACKAGE = "dementia"
 
 
 def pdf_text(path: Path) -> str:
-    """The text a reader can copy out of the PDF (pypdf), pages joined."""
-    return "\n".join(page.extract_text() for page in PdfReader(str(path)).pages)
+    """The text a reader can copy out of the PDF (pypdf), one line per page with whitespace collapsed (a name
+    wrapped in a table cell reads as one)."""
+    return "\n".join(" ".join(page.extract_text().split()) for page in PdfReader(str(path)).pages)
 
 
 def layout_text(path: Path) -> str:

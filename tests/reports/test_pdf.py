@@ -53,7 +53,7 @@ def test_practice_report_shows_peer_names_when_the_cluster_chose_names(shared_en
         set_peer_display(env.engine, cluster, "letters")
     text = pdf_text(path)
     names = {u.code: u.name for u in env.world.units if u.level == "practice"}
-    assert all(names[p] in text for p in peers)
+    assert all(names[p][:24] in text for p in peers)  # a long name is cut with "…" in the chart
     outside = [p for c in env.world.clusters if c != cluster for p in env.world.practices_in(c)]
     assert not [p for p in outside if names[p] in text or p in text]
     assert not re.search(r"Praksis [A-Z]\b", text)
@@ -151,7 +151,7 @@ def test_changes_are_measured_from_the_last_report(shared_env):
     first, _ = build(env, "practice", own, period=dates[1])
     second, path = build(env, "practice", own, period=dates[-1])
     assert second.compared_with == first.period == dates[1]
-    assert f"Sammenlignet med {date.strftime(dates[1], '%d.%m.%Y')}" in pdf_text(path).replace("\n", " ")
+    assert f"Sammenlignet med {date.strftime(dates[1], '%d.%m.%Y')}" in pdf_text(path)
 
 
 def test_unknown_period_and_package_are_refused_in_danish(shared_env):

@@ -225,7 +225,7 @@ def trend(chart_id: str, title: str, series: Sequence[Series], kind: ValueKind, 
     spec = _base(loc, title)
     spec["data"] = {"values": data}
     colour = {"domain": labels, "range": [LEVEL_COLOURS.get(s.level, PEER) for s in series]}
-    x = {"field": "period", "type": "temporal", "title": None,
+    x = {"field": "period", "type": "temporal", "timeUnit": "yearmonth", "title": None,
          "axis": {"format": "%b %Y", "labelAngle": 0, "tickCount": 6}}
     y = {"field": "value", "type": "quantitative", "title": kind.axis_title(loc),
          "axis": {"format": kind.d3}, "scale": {"zero": kind.kind != "mean"}}
@@ -302,7 +302,7 @@ def caterpillar(chart_id: str, title: str, practices: Sequence[Standing], kind: 
         {"mark": {"type": "point", "filled": True},
          "encoding": {"x": x, "y": y,
                       "color": {"condition": {"test": own_test, "value": OWN}, "value": PEER},
-                      "size": {"condition": {"test": own_test, "value": 110}, "value": 14},
+                      "size": {"condition": {"test": own_test, "value": 110}, "value": 30},
                       "tooltip": [{"field": "value", "type": "quantitative", "title": _("Værdi"),
                                    "format": kind.d3_precise},
                                   {"field": "low", "type": "quantitative", "title": _("95 %-sikkerhedsinterval, fra"),
@@ -352,11 +352,11 @@ def forest(chart_id: str, title: str, practices: Sequence[Standing], kind: Value
     own_label = next((p.label for p in practices if p.own), None)
     is_own = "datum.value === " + ("null" if own_label is None else repr(own_label))
     y = {"field": "unit", "type": "nominal", "title": None, "sort": order,
-         "axis": {"labelLimit": 180, "labelFontWeight": {"condition": {"test": is_own, "value": "bold"},
+         "axis": {"labelLimit": 200, "labelFontWeight": {"condition": {"test": is_own, "value": "bold"},
                                                          "value": "normal"},
                   "labelColor": {"condition": {"test": is_own, "value": OWN}, "value": "#333"}}}
-    x = {"field": "value", "type": "quantitative", "title": kind.axis_title(loc), "axis": {"format": kind.d3},
-         "scale": {"zero": kind.kind != "mean", "nice": True}}
+    x = {"field": "value", "type": "quantitative", "title": kind.axis_title(loc),
+         "axis": {"format": kind.d3, "tickCount": 6}, "scale": {"zero": kind.kind != "mean", "nice": True}}
     own_test = "datum.own"
     layers = [
         {"mark": {"type": "rule", "strokeWidth": 2},
@@ -455,7 +455,7 @@ def heatmap(chart_id: str, title: str, cells: Sequence[HeatCell], loc: ChartLoca
     data = [{"indicator": c.indicator, "practice": c.practice, "score": c.score,
              "text": c.kind.format(loc, c.value) if c.value is not None else SUPPRESSED, "own": c.own}
             for c in cells]
-    spec = _base(loc, title, width=max(320, 64 * len(practices)), height=max(120, 28 * len(indicators)))
+    spec = _base(loc, title, width=max(320, 64 * len(practices)), height=30 * max(1, len(indicators)))
     spec["autosize"] = {"type": "pad"}
     spec["data"] = {"values": data}
     x = {"field": "practice", "type": "nominal", "title": None, "sort": practices,
@@ -545,7 +545,9 @@ def active_users(chart_id: str, title: str, counts: Iterable[tuple[str, str, str
     _ = loc.gettext
     counts = sorted(counts)
     data = [{"month": f"{m}-01", "role": role, "region": region, "users": n} for m, role, region, n in counts]
-    spec = _base(loc, title, height=180)
+    regions = sorted({region for _m, _r, region, _n in counts})
+    spec = _base(loc, title, width=560, height=max(60, 150 // max(1, len(regions))))
+    spec["autosize"] = {"type": "pad"}
     spec["data"] = {"values": data}
     spec["mark"] = {"type": "bar"}
     spec["encoding"] = {
@@ -555,6 +557,8 @@ def active_users(chart_id: str, title: str, counts: Iterable[tuple[str, str, str
               "axis": {"format": "d"}},
         "color": {"field": "role", "type": "nominal", "title": _("Rolle"),
                   "scale": {"scheme": "tableau10"}},
+        "row": {"field": "region", "type": "nominal", "title": None, "sort": regions,
+                "header": {"labelAngle": 0, "labelAlign": "left", "labelFontWeight": 600}},
         "tooltip": [{"field": "month", "type": "temporal", "timeUnit": "yearmonth", "title": _("Måned"),
                      "format": "%B %Y"},
                     {"field": "region", "title": _("Region")}, {"field": "role", "title": _("Rolle")},

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import date
 
+from kvalitetsplatform.access.orgs import load_organisation
 from kvalitetsplatform.reports import render
 from kvalitetsplatform.reports.charts import Standing, forest
 from kvalitetsplatform.reports.charts import trend as trend_chart
@@ -68,11 +69,11 @@ def build(gate, principal, cluster_id: str, request: Request) -> dict:
     cluster = _unit(all_figures, period, "cluster", cluster_id)
     region = _unit(all_figures, period, "region")
     practices = sorted({c.label for f in all_figures for c in f.on(period, "practice")})
-    lettered = all(label.startswith("Praksis ") and label.split(" ", 1)[1].isalpha()
-                   and label.split(" ", 1)[1].isupper() for label in practices)
-
+    with gate.engine.connect() as conn:  # the cluster's own choice (names or letters); the gate applies it
+        lettered = load_organisation(conn).shows_letters(cluster_id)
     heat, overview_rows, standing_rows, moves, pages = [], [], [], [], []
-    short = {label: (label.split(" ", 1)[1] if lettered else label) for label in practices}
+    codes = {c.label: c.code for f in all_figures for c in f.on(period, "practice")}
+    short = {label: (codes[label] if lettered else label) for label in practices}  # a lettered code is its letter
     for i, figures in enumerate(all_figures):
         ind = figures.indicator
         c_now = figures.get(period, "cluster", cluster_id)
