@@ -71,6 +71,7 @@ def print_spec(chart: Chart, width: int = CHART_WIDTH, height: int | None = None
         spec["autosize"] = {"type": "fit-x", "contains": "padding"}
     if height is not None:
         spec["height"] = height
+    spec.setdefault("padding", {"left": 4, "top": 4, "bottom": 4, "right": 44})  # room for values at bar ends
     config = spec.setdefault("config", {})
     config["font"] = FONT_FAMILY
     config["background"] = None
