@@ -95,8 +95,8 @@ class GateSource:
             rows = self.gate.worklist(principal, indicator_id, ydernummer=ydernummer, status="missing")
         except AccessDenied:
             return []
-        return [WorkItem(int(r["patient_key"]), int(r["age"]), r["sex"], r["fact_date"], fact_words(r))
-                for r in rows]
+        return [WorkItem(int(r["patient_key"]), int(r["age"]), r["sex"], r["fact_date"], r.get("fact_code"),
+                         r.get("fact_value"), r.get("fact_unit"), r.get("fact_text")) for r in rows]
 
     def reveal(self, principal: Principal, ydernummer: str, patient_keys: list[int],
                purpose: str) -> dict[int, Identity]:
@@ -159,17 +159,6 @@ def _figure(r: dict) -> Figure:
         numerator=r["numerator"], denominator=r["denominator"], value=r["rate"], ci_low=r["ci_low"],
         ci_high=r["ci_high"], percentile=r["percentile"], cluster_rank=r["cluster_rank"], target_met=r["target_met"],
         age_band=stratum if dim == "age_band" else None, sex=stratum if dim == "sex" else None, own=bool(r["own"]))
-
-
-def fact_words(r: dict) -> str:
-    """The deciding fact as a clinician reads it: "HbA1c 64 mmol/mol", or that nothing was registered."""
-    if r.get("fact_date") is None and r.get("fact_value") is None and not r.get("fact_text"):
-        return "ingen registrering i perioden"
-    what = r.get("fact_code") or ""
-    if r.get("fact_value") is not None:
-        value = f"{r['fact_value']:g}".replace(".", ",")
-        return " ".join(x for x in (what, value, r.get("fact_unit") or "") if x)
-    return " ".join(x for x in (what, r.get("fact_text") or "") if x)
 
 
 def _pages_for(grant, package) -> list[tuple[str, str, str]]:

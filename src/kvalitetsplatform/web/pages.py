@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -57,6 +58,10 @@ def indicator_of(indicator_id: str) -> tuple[Package, Indicator]:
             if indicator.id == indicator_id:
                 return package, indicator
     raise HTTPException(404, "ukendt indikator")
+
+
+def package_of(indicator_id: str) -> Package:
+    return indicator_of(indicator_id)[0]
 
 
 def value_kind(indicator: Indicator) -> ValueKind:
@@ -129,6 +134,10 @@ def role_label(role: str, _) -> str:
 def level_label(level: str, _) -> str:
     return {"practice": _("Praksis"), "cluster": _("Klynge"), "region": _("Region"), "municipality": _("Kommune"),
             "national": _("Hele landet")}.get(level, level)
+
+
+def delivery_status(status: str, _) -> str:
+    return {"loaded": _("indlæst"), "rejected": _("afvist"), "replaced": _("erstattet")}.get(status, status)
 
 
 def sex_label(sex: str, _) -> str:
@@ -378,7 +387,7 @@ def build_indicator(page: Page, ydernummer: str, indicator_id: str) -> dict:
     by_stratum = {(f.age_band, f.sex): f for f in strata}
     sexes = [f for f in strata if f.sex is not None]
     bands = [f for f in strata if f.age_band is not None]
-    rows = [charts.Stratum(_("Alle"), sex_label(f.sex, _), f.value, _int(f.denominator)) for f in sexes] + \
+    rows = [charts.Stratum(_("Alle aldre"), sex_label(f.sex, _), f.value, _int(f.denominator)) for f in sexes] + \
         [charts.Stratum(f.age_band, _("Begge køn"), f.value, _int(f.denominator))
          for f in sorted(bands, key=lambda f: band_order(f.age_band))]
     del by_stratum
@@ -421,6 +430,30 @@ def indicator_chart(request: Request, ydernummer: str, indicator_id: str, chart_
 
 # --- worklist -------------------------------------------------------------------------------------------------------
 
+@lru_cache(maxsize=1)
+def concept_labels() -> dict[str, tuple[str, str]]:
+    """code → (Danish, English) label, over every code system (the deciding fact names its code only)."""
+    from kvalitetsplatform.terminology import code_system, code_systems
+
+    out: dict[str, tuple[str, str]] = {}
+    for name in code_systems():
+        for code, concept in code_system(name).concepts.items():
+            out.setdefault(code, (concept.label_da, concept.label_en))
+    return out
+
+
+def fact_words(w: WorkItem, page: Page) -> str:
+    """The deciding fact as a clinician reads it: "LDL-kolesterol 2,2 mmol/L", or that nothing was registered."""
+    if w.fact_code is None and w.fact_value is None and not w.fact_text:
+        return page._("Ingen registrering i perioden")
+    labels = concept_labels().get(w.fact_code or "")
+    what = (labels[0] if page.lang == "da" else labels[1]) if labels else (w.fact_code or "")
+    if w.fact_value is not None:
+        digits = 0 if float(w.fact_value).is_integer() else (1 if round(w.fact_value, 1) == w.fact_value else 2)
+        return " ".join(x for x in (what, page.loc.number(w.fact_value, digits), w.fact_unit or "") if x)
+    return " ".join(x for x in (what, w.fact_text or "") if x)
+
+
 SORTS = {"age": lambda w: (w.age, w.patient_key), "sex": lambda w: (w.sex, w.age, w.patient_key),
          "fact": lambda w: (w.fact_date or date.min, w.patient_key)}
 
@@ -447,12 +480,12 @@ def worklist_model(page: Page, ydernummer: str, indicator_id: str, sex: str, ban
     sort = sort if sort in SORTS else "fact"
     descending = direction == "desc"
     rows = filtered_worklist(items, sex, band, sort, descending)
-    return {"practice": OrgRef("practice", ydernummer, ydernummer), "package": package, "indicator": ind,
-            "rows": rows, "total": len(items), "sex": sex, "band": band, "sort": sort,
+    return {"practice": OrgRef("practice", ydernummer, page._("Praksis") + " " + ydernummer), "package": package,
+            "indicator": ind, "rows": rows, "total": len(items), "sex": sex, "band": band, "sort": sort,
             "direction": "desc" if descending else "asc", "bands": AGE_BANDS, "purposes": PURPOSES,
             "identities": {}, "purpose": "", "page_size": WORKLIST_PAGE,
             "base": f"/praksis/{ydernummer}/indikator/{indicator_id}/arbejdsliste",
-            "sex_label": lambda s: sex_label(s, page._)}
+            "sex_label": lambda s: sex_label(s, page._), "fact": lambda w: fact_words(w, page)}
 
 
 @router.get("/praksis/{ydernummer}/indikator/{indicator_id}/arbejdsliste", response_class=HTMLResponse)
@@ -518,7 +551,7 @@ def worklist_csv(request: Request, ydernummer: str, indicator_id: str, csrf_toke
         header = [_("CPR-nummer"), _("Navn")] + header
     writer.writerow(header)
     for w in rows:
-        line = [str(w.patient_key), str(w.age), sex_label(w.sex, _), w.fact_text,
+        line = [str(w.patient_key), str(w.age), sex_label(w.sex, _), fact_words(w, page),
                 page.loc.day(w.fact_date) if w.fact_date else ""]
         if identified:
             who = identities.get(w.patient_key)
@@ -641,7 +674,7 @@ def build_overview(page: Page, level: str, code: str, indicator_id: str) -> dict
                 charts_by_id[chart.id] = chart
         for i in indicators:
             figs = figures if i.id == ind.id else source.figures(p, i.id, [period])
-            table.append({"indicator": i, "kind": value_kind(i),
+            table.append({"indicator": i, "kind": value_kind(i), "package": package_of(i.id),
                           "current": total(figs, level, None if level == "national" else code, period),
                           "national": total(figs, "national", None, period)})
     return {"unit": unit, "level": level, "indicator": ind, "indicators": indicators, "period": period,
@@ -730,7 +763,7 @@ def admin(request: Request):
     return page.render("admin.html", **common(
         page, users=page.source.users(page.principal), packages=page.source.package_status(page.principal),
         deliveries=page.source.deliveries(page.principal), usage=usage, chart_context=chart_context,
-        csv=lambda cid: f"/admin/diagram/{cid}.csv"))
+        csv=lambda cid: f"/admin/diagram/{cid}.csv", status=lambda v: delivery_status(v, page._)))
 
 
 @router.get("/admin/diagram/{chart_id}.csv")
@@ -822,7 +855,7 @@ def patient(request: Request, ydernummer: str, patient_key: int):
                 if w.patient_key == patient_key:
                     missing.append((pk, ind, w))
     return page.render("patient.html", **common(page, ydernummer=ydernummer, patient_key=patient_key,
-                                                 missing=missing))
+                                                 missing=missing, fact=lambda w: fact_words(w, page)))
 
 
 @router.get("/sprog/{lang}")

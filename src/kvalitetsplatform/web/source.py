@@ -57,7 +57,10 @@ class WorkItem:
     age: int
     sex: str  # F | M
     fact_date: date | None
-    fact_text: str  # e.g. "LDL 3,1 mmol/L" or "ingen måling"
+    fact_code: str | None = None  # e.g. NPU01568 (LDL), an ATC code, a ydelseskode
+    fact_value: float | None = None
+    fact_unit: str | None = None
+    fact_text: str | None = None
 
 
 @dataclass(frozen=True)
