@@ -1,5 +1,5 @@
-"""Wiring for the commands: the app DB, the gate (made exactly as the API makes it, so letters and suppression
-match the web), the library and the compute run the results come from."""
+"""Wiring for the commands: the app DB, the gate (`access.gate.gate_for`, as the API makes it, so letters and
+suppression match the web), the library and the compute run the results come from."""
 
 from __future__ import annotations
 
@@ -20,17 +20,14 @@ class Services:
 
 
 def open_services(settings: Settings) -> Services:
-    from kvalitetsplatform.access.audit import AuditLog, audit_key
     from kvalitetsplatform.access.db import open_appdb
-    from kvalitetsplatform.access.gate import Gate
-    from kvalitetsplatform.access.results import ResultStore
+    from kvalitetsplatform.access.gate import gate_for
     from kvalitetsplatform.indicators import load_catalogue
     from kvalitetsplatform.reports.library import Library
 
     engine = open_appdb(settings)
     catalogue = load_catalogue()
-    gate = Gate(engine, ResultStore.from_settings(settings), AuditLog(engine, audit_key(settings.session_secret)),
-                letter_key=audit_key(settings.session_secret + b":letters"), catalogue=catalogue)
+    gate = gate_for(settings, engine, catalogue)
     return Services(settings, engine, gate, Library(engine, settings.home, gate, catalogue))
 
 
