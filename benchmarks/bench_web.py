@@ -7,7 +7,7 @@ loopback, p50/p95/p99 against the target p95 ≤ 100 ms. Prints figures; asserts
 The platform runs in its own process (uvicorn, 1 worker); the load comes from an asyncio httpx client in this one.
 Each virtual user is a GP with their own session; users of the same practice share a scope (and so the gate's and
 the web's caches). The first request of every scope and page is timed apart ("cold": the gate computes and protects
-the views), then every user requests each page `--rounds` times ("warm").
+the views), then every user requests each page `--rounds` times ("warm"), back to back or with `--think` seconds of reading between requests.
 """
 
 from __future__ import annotations
@@ -38,8 +38,8 @@ def serve_world(folder: str, port: int, ready) -> None:
     import pytest
     import uvicorn
 
-    sys.path.insert(0, str(ROOT / "tests" / "web"))
-    from web_platform import make_platform
+    sys.path.insert(0, str(ROOT))
+    from tests.web.web_platform import make_platform
 
     with pytest.MonkeyPatch.context() as mp:
         platform = make_platform(Path(folder), mp)
@@ -101,7 +101,7 @@ async def fetch(client, path: str, cookie: str) -> tuple[float, int]:
 
 
 async def run(base: str, sessions: list[tuple[str, str]], indicator: str, rounds: int, concurrency: int,
-              deadline_s: float) -> dict:
+              deadline_s: float, think: float = 0.0) -> dict:
     import httpx
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -128,7 +128,12 @@ async def run(base: str, sessions: list[tuple[str, str]], indicator: str, rounds
                     ms, status = await fetch(client, path, cookie)
                     warm.setdefault(page, []).append(ms)
                     statuses[status] = statuses.get(status, 0) + 1
+                    if think:
+                        await asyncio.sleep(think * (0.5 + rng.random()))  # a person reading the page
 
+        import random
+
+        rng = random.Random(1)
         started = time.perf_counter()
         await asyncio.gather(*(user(p, c) for p, c in sessions[:concurrency]))
         elapsed = time.perf_counter() - started
@@ -147,6 +152,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=10, help="requests per user and page")
     parser.add_argument("--indicator", default="IHD-1")
     parser.add_argument("--max-seconds", type=float, default=300, help="stop the warm phase after this long")
+    parser.add_argument("--think", type=float, default=0.0,
+                        help="mean seconds a user reads a page before the next request (0: back to back)")
     args = parser.parse_args()
 
     port = free_port()
@@ -182,14 +189,16 @@ def main() -> None:
     print(f"Kvalitetsplatformen web benchmark: {args.users} concurrent GPs over {len(practices)} practices, "
           f"{args.rounds} rounds × 3 pages, {'KP_HOME ' + args.home if args.home else 'the web test world'}")
     try:
-        result = asyncio.run(run(base, sessions, args.indicator, args.rounds, args.users, args.max_seconds))
+        result = asyncio.run(run(base, sessions, args.indicator, args.rounds, args.users, args.max_seconds,
+                                 args.think))
     finally:
         server.terminate()
         server.join(10)
     print(f"\ncold (first request per scope, one at a time; the gate computes and protects the views):")
     for page, values in result["cold"].items():
         print(f"  {page:10s} n={len(values):3d}  median {statistics.median(values):9.1f} ms  max {max(values):9.1f} ms")
-    print(f"\nwarm, {args.users} concurrent users ({result['elapsed']:.1f} s, statuses {result['statuses']}):")
+    print(f"\nwarm, {args.users} concurrent users, think time {args.think:g} s ({result['elapsed']:.1f} s, "
+          f"statuses {result['statuses']}):")
     every = []
     for page, values in result["warm"].items():
         every += values

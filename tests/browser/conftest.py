@@ -4,7 +4,6 @@ Playwright. Screenshots of every page for every role go to tests/browser/screens
 from __future__ import annotations
 
 import socket
-import sys
 import threading
 import time
 from pathlib import Path

@@ -18,6 +18,7 @@ from kvalitetsplatform.access.auth import LAUNCH_AUDIENCE, register_vendor
 from kvalitetsplatform.access.testing import WORLD_PRACTICES
 
 SHOTS = Path(__file__).parent / "screenshots"
+pytestmark = pytest.mark.browser
 CPR = re.compile(r"\b(0[1-9]|[12]\d|3[01])(0[1-9]|1[0-2])\d{2}-?\d{4}\b")
 PATIENT_NAMES = ("Karen Hansen", "Jens Nielsen", "Mette Larsen", "Peter Sørensen")
 PASSWORD = "demo-adgangskode-1"
