@@ -191,3 +191,24 @@ def test_pages_carry_a_strict_content_security_policy(platform):
     csp = response.headers["content-security-policy"]
     assert "script-src 'self'" in csp and "unsafe-eval" not in csp
     assert "<script>" not in response.text  # no inline scripts: chart specs are JSON data blocks
+
+
+def test_pages_say_in_words_when_there_are_no_results_yet(platform):
+    from kvalitetsplatform.compute.store import StoreError
+
+    store = platform.app.state.services.gate.store
+    original = store._connect
+
+    def missing():
+        raise StoreError("Der er ingen resultater endnu. Kør `kp compute`.")
+
+    store._connect = missing
+    platform.app.state.kp_source._cache.clear()
+    try:
+        page = platform.client("coord").get("/klynge/K1?package=t2d")
+        assert page.status_code == 503 and "Tallene er ikke klar" in page.text and "kp compute" in page.text
+        assert "<html" in page.text
+        api = platform.client("coord").get("/api/v1/results", params={"indicator_id": "DM-1a"})
+        assert api.status_code == 503 and api.headers["content-type"].startswith("application/json")
+    finally:
+        store._connect = original

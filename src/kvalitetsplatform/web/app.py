@@ -180,6 +180,23 @@ def install(app: FastAPI, source: ReportSource, auth: WebAuth) -> None:
                    422: t.gettext("Forespørgslen kunne ikke forstås.")}[exc.status_code]
         return render(request, "message.html", lang, status_code=exc.status_code, title=title, message=message)
 
+    from kvalitetsplatform.compute.store import StoreError
+    from kvalitetsplatform.warehouse import WarehouseError
+
+    for unavailable in (StoreError, WarehouseError):
+        api_handler = app.exception_handlers.get(unavailable)
+
+        async def not_ready(request: Request, exc: Exception, api_handler=api_handler) -> Response:
+            """No results yet (or the store is busy): the API keeps its JSON, pages say so in words."""
+            if request.url.path.startswith("/api/") and api_handler is not None:
+                return await api_handler(request, exc)
+            lang = request_language(request)
+            t = translations(lang)
+            return render(request, "message.html", lang, status_code=503,
+                          title=t.gettext("Tallene er ikke klar"), message=str(exc))
+
+        app.add_exception_handler(unavailable, not_ready)
+
     @app.middleware("http")
     async def page_security(request: Request, call_next):
         response = await call_next(request)
