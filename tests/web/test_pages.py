@@ -212,3 +212,22 @@ def test_pages_say_in_words_when_there_are_no_results_yet(platform):
         assert api.status_code == 503 and api.headers["content-type"].startswith("application/json")
     finally:
         store._connect = original
+
+
+def test_static_pdf_reports_are_in_the_library_for_their_audience_only(platform):
+    from kvalitetsplatform.reports.audience import Audience
+
+    library = platform.app.state.kp_source.reports
+    entry = library.build(Audience("practice", "000001"), "antibiotics", created_by="test")
+    gp = platform.client("gp1")
+    listed = gp.get("/rapporter", params={"kind": "pdf"}).text
+    assert f"/rapporter/pdf/{entry.id}" in listed and "PDF" in listed
+    pdf = gp.get(f"/rapporter/pdf/{entry.id}")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    assert pdf.content.startswith(b"%PDF")
+    for role in ("staff2", "coord", "region", "public", "admin"):
+        other = platform.client(role)
+        assert f"/rapporter/pdf/{entry.id}" not in other.get("/rapporter").text, role
+        refused = other.get(f"/rapporter/pdf/{entry.id}")
+        assert refused.status_code == 403 and b"%PDF" not in refused.content, role
+    assert platform.client("gp1").get("/rapporter/pdf/practice-000001-antibiotics-1999-01-da-v1").status_code == 403

@@ -20,7 +20,8 @@ from kvalitetsplatform.web.pages import catalogue
 
 DATES = (date(2025, 7, 31), date(2025, 8, 31), date(2025, 9, 30), date(2025, 10, 31), date(2025, 11, 30),
          date(2025, 12, 31))
-INDICATORS = ("IHD-1", "IHD-2", "DM-1a", "DM-1b", "AB-1")
+# the antibiotics package whole (a PDF report needs every indicator of its package)
+INDICATORS = ("IHD-1", "IHD-2", "DM-1a", "DM-1b", "AB-1", "AB-2", "AB-3", "AB-4", "AB-5")
 BANDS = ("18-39", "40-59", "60-69", "70-79", "80+")
 SEXES = ("F", "M")
 NAMES = {1: "Karen Hansen", 2: "Jens Nielsen", 3: "Mette Larsen", 4: "Peter Sørensen"}

@@ -32,8 +32,9 @@ def N_(message: str) -> str:
 
 
 class GateSource:
-    def __init__(self, gate: Gate, cache_size: int = 4096):
+    def __init__(self, gate: Gate, cache_size: int = 4096, reports=None):
         self.gate = gate
+        self.reports = reports  # reports.library.Library: the static PDF reports, when the platform has them
         self._cache: OrderedDict = OrderedDict()
         self._cache_size = cache_size
         self._lock = Lock()
@@ -125,8 +126,22 @@ class GateSource:
                 for audience, url, title in _pages_for(g, pk):
                     entries.append(ReportEntry(f"{url}", title, pk.id, pk.title.da, (audience,), period,
                                                pk.version, "interactive", url, topic=pk.why.da))
+        if self.reports is not None:
+            from kvalitetsplatform.reports.library import visible_reports
+
+            titles = {pk.id: pk.title.da for pk in packages}
+            for r in visible_reports(self.gate.engine, principal):
+                entries.append(ReportEntry(r.id, r.title, r.package, titles.get(r.package, r.package), (r.kind,),
+                                           r.period, f"{r.package_version} · v{r.version}", "pdf",
+                                           f"/rapporter/pdf/{r.id}", topic=r.lang))
         unique = {e.id: e for e in entries}
-        return sorted(unique.values(), key=lambda e: (e.package_title, e.title))
+        return sorted(unique.values(), key=lambda e: (e.package_title, e.kind, e.title))
+
+    def open_pdf(self, principal: Principal, report_id: str) -> tuple[str, bytes]:
+        if self.reports is None:
+            raise AccessDenied("Du har ikke adgang til denne rapport.")
+        entry, pdf = self.reports.open(principal, report_id)
+        return f"{entry.id}.pdf", pdf
 
     def users(self, principal: Principal) -> list[UserEntry]:
         if not principal.holds(Role.KIAP_ADMIN):
@@ -323,5 +338,8 @@ def create_platform_app(settings=None, **kwargs):
     services = app.state.services
     if services.gate.catalogue is not None:
         pages.use_catalogue(services.gate.catalogue)
-    install(app, GateSource(services.gate), SessionAuth(services.engine, services.audit))
+    from kvalitetsplatform.reports.library import Library
+
+    reports = Library(services.engine, services.settings.home, services.gate, services.gate.catalogue)
+    install(app, GateSource(services.gate, reports=reports), SessionAuth(services.engine, services.audit))
     return app

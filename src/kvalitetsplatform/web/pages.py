@@ -736,6 +736,20 @@ def library(request: Request, q: str = "", package: str = "", audience: str = ""
                                           level_label=lambda lv: level_label(lv, page._)))
 
 
+@router.get("/rapporter/pdf/{report_id}")
+def library_pdf(request: Request, report_id: str):
+    """A static report as PDF, for its audience only (the view is logged)."""
+    from kvalitetsplatform.access.gate import AccessDenied
+
+    page = page_for(request)
+    try:
+        name, pdf = page.source.open_pdf(page.principal, report_id)
+    except AccessDenied:
+        return forbidden(page, page._("Du har ikke adgang til denne rapport."))
+    return Response(pdf, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"', "Cache-Control": "no-store"})
+
+
 # --- administration -----------------------------------------------------------------------------------------------
 
 

@@ -150,6 +150,10 @@ class ReportSource(Protocol):
 
     def library(self, principal: Principal) -> list[ReportEntry]: ...
 
+    def open_pdf(self, principal: Principal, report_id: str) -> tuple[str, bytes]:
+        """A static report from the library (file name, PDF) for a person of its audience; logged. Raises
+        AccessDenied for anyone else, whether or not it exists."""
+
     def users(self, principal: Principal) -> list[UserEntry]: ...
 
     def package_status(self, principal: Principal) -> list[PackageEntry]: ...
