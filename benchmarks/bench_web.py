@@ -191,6 +191,9 @@ def main() -> None:
     try:
         result = asyncio.run(run(base, sessions, args.indicator, args.rounds, args.users, args.max_seconds,
                                  args.think))
+    except httpx.HTTPError as e:
+        server.join(1)
+        raise SystemExit(f"the platform stopped answering ({e!r}); server exit code {server.exitcode}") from None
     finally:
         server.terminate()
         server.join(10)
