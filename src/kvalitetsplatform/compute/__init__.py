@@ -30,7 +30,7 @@ def national_summary(settings: Settings) -> list[dict]:
         practices = r.filter(r.level == "practice")
         counts = practices.group_by(["package", "indicator"]).aggregate(
             practices_with_value=practices.value.count(),
-            practices_meeting=practices.target_met.fillna(False).cast("int64").sum())
+            practices_meeting=practices.target_met.fill_null(False).cast("int64").sum())
         ind = store.indicator.select("package", "indicator", "title_da", "title_en", "standard_op",
                                      "standard_value")
         rows = national.join(counts, ["package", "indicator"]).join(ind, ["package", "indicator"])

@@ -96,9 +96,11 @@ def results(cells: ir.Table, membership: ir.Table, indicators: ir.Table, kommune
     factor = (r.kind == "rate").ifelse(r.per * r.per_year, 1.0)
     value = ratio * factor
     w_low, w_high = st.wilson(r.numerator, n)
-    b_low, b_high = st.byar(r.numerator)
     t = st.t_quantiles()
     r = r.left_join(t, r.denominator.cast("int64") - 1 == t.df).drop("df")
+    poisson = st.poisson_exact()
+    r = r.left_join(poisson, r.numerator.cast("int64") == poisson.poisson_count).drop("poisson_count")
+    b_low, b_high = st.poisson_interval(r.numerator, r.poisson_low, r.poisson_high)
     m_low, m_high = st.mean_interval(r.numerator, n, r.sum_squares.fill_null(0), r.t975)
     kind = r.kind
     low = ibis.cases((n == 0, ibis.null("float64")), (kind == "proportion", w_low),

@@ -128,6 +128,9 @@ class _Run:
         self.full = full
         self.progress = progress or (lambda what, done, total: None)
         self.timings: dict[str, float] = {}
+        self._staged: list[str] = []
+        self._staged_cells: dict[str, list[tuple[tuple, list[str]]]] = {}
+        self._staged_flags: dict[str, tuple[list[str] | None, str]] = {}
         deliveries = self.wh.table("delivery")
         self.deliveries = deliveries.filter(deliveries.status == "loaded").select(
             "id", "ydernummer", "period_start", "period_end").to_pyarrow().to_pylist()
@@ -230,12 +233,20 @@ class _Run:
             self._time("membership", t)
             total = sum(len(w.package.indicators) for w in works if w.dates)
             done = 0
+            for piece, group in self._pieces(works):
+                dates, practices = piece
+                indicators = [i for w in group for i in w.package.indicators]
+                # one evaluation for all packages that need the same dates and practices: who is listed, the
+                # census and shared selections are computed once
+                with Evaluation(self.wh, dates, indicators, practices=practices) as ev:
+                    for work in group:
+                        self._cells(ev, work, piece, run_id)
+                        done += len(work.package.indicators)
+                        self.progress(work.package.id, done, total)
+            self._flags(works, run_id)
             for work in works:
-                if not work.dates:
-                    continue
-                self._package(work, run_id)
-                done += len(work.package.indicators)
-                self.progress(work.package.id, done, total)
+                if work.dates:
+                    self._write(work, run_id)
             self._forget_old_dates()
             report.seconds = time.perf_counter() - started
             report.timings = self.timings
@@ -289,56 +300,79 @@ class _Run:
         schema = pa.schema([(c, ARROW_TYPES[t]) for c, t in TABLES["indicator"]])
         return ibis.memtable(pa.Table.from_pylist(rows, schema=schema))
 
-    def _package(self, work: Work, run_id: int) -> None:
-        package = work.package
-        staged_cells = []
+    def _pieces(self, works: list[Work]) -> list[tuple[tuple, list[Work]]]:
+        """Work grouped by (dates, practices): each group is one evaluation."""
+        groups: dict[tuple, list[Work]] = {}
+        for work in works:
+            if work.full_dates:
+                groups.setdefault((tuple(work.full_dates), None), []).append(work)
+            if work.partial_dates:
+                groups.setdefault((tuple(work.partial_dates), tuple(work.practices)), []).append(work)
+        return [((list(dates), list(practices) if practices is not None else None), group)
+                for (dates, practices), group in groups.items()]
+
+    def _cells(self, ev: Evaluation, work: Work, piece: tuple, run_id: int) -> None:
+        """Stage the package's cells for one piece of work in temporary tables."""
         t = time.perf_counter()
-        pieces = []
-        if work.full_dates:
-            pieces.append((work.full_dates, None))
-        if work.partial_dates:
-            pieces.append((work.partial_dates, work.practices))
-        for dates, practices in pieces:
-            tables = []
-            with Evaluation(self.wh, dates, package.indicators, practices=practices) as ev:
-                for ind in package.indicators:
-                    cells = ev.cells(ind).mutate(package=ibis.literal(package.id), indicator=ibis.literal(ind.id),
-                                                 run_id=ibis.literal(run_id, "int64"))
-                    name = f"kp_stage_cell_{len(staged_cells)}_{len(tables)}"
-                    self.con.create_table(name, cells.select(*_columns("cell")), temp=True, overwrite=True)
-                    tables.append(name)
-            staged_cells.append((dates, practices, tables))
+        tables = []
+        for ind in work.package.indicators:
+            cells = ev.cells(ind).mutate(package=ibis.literal(work.package.id), indicator=ibis.literal(ind.id),
+                                         run_id=ibis.literal(run_id, "int64"))
+            name = f"kp_stage_cell_{len(self._staged)}"
+            self.con.create_table(name, cells.select(*_columns("cell")), temp=True, overwrite=True)
+            tables.append(name)
+            self._staged.append(name)
+        self._staged_cells.setdefault(work.package.id, []).append((piece, tables))
         self._time("cells", t)
+
+    def _flags(self, works: list[Work], run_id: int) -> None:
+        """Stage the worklist flags on the newest reference date for the packages that recomputed it."""
         t = time.perf_counter()
         latest = self.ref_dates[-1]
-        flags = None
-        if latest in work.dates:
-            practices = work.practices if latest not in work.full_dates else None
-            staged = []
-            with Evaluation(self.wh, [latest], package.indicators, practices=practices) as ev:
-                for ind in package.indicators:
-                    if isinstance(ind.measure, m.SurveyMean):
-                        continue
-                    events_only = isinstance(ind.measure, (m.EventRate, m.EventProportion))
-                    f = ev.patients(ind, events_only=events_only)
-                    f = f.mutate(package=ibis.literal(package.id), indicator=ibis.literal(ind.id),
-                                 run_id=ibis.literal(run_id, "int64"))
-                    staged.append(f.select(*_columns("patient_flag")))
-                if staged:
-                    self.con.create_table("kp_stage_flags", ibis.union(*staged), temp=True, overwrite=True)
-                    flags = (practices, "kp_stage_flags")
+        groups: dict[tuple | None, list[Work]] = {}
+        for work in works:
+            if latest in work.full_dates:
+                groups.setdefault(None, []).append(work)
+            elif latest in work.partial_dates:
+                groups.setdefault(tuple(work.practices), []).append(work)
+        for practices, group in groups.items():
+            indicators = [i for w in group for i in w.package.indicators]
+            with Evaluation(self.wh, [latest], indicators,
+                            practices=list(practices) if practices is not None else None) as ev:
+                for work in group:
+                    staged = []
+                    for ind in work.package.indicators:
+                        if isinstance(ind.measure, m.SurveyMean):
+                            continue
+                        events_only = isinstance(ind.measure, (m.EventRate, m.EventProportion))
+                        f = ev.patients(ind, events_only=events_only)
+                        f = f.mutate(package=ibis.literal(work.package.id), indicator=ibis.literal(ind.id),
+                                     run_id=ibis.literal(run_id, "int64"))
+                        staged.append(f.select(*_columns("patient_flag")))
+                    if staged:
+                        name = f"kp_stage_flags_{len(self._staged)}"
+                        self.con.create_table(name, ibis.union(*staged), temp=True, overwrite=True)
+                        self._staged.append(name)
+                        self._staged_flags[work.package.id] = (list(practices) if practices is not None else None,
+                                                               name)
         self._time("flags", t)
+
+    def _write(self, work: Work, run_id: int) -> None:
+        """Replace the package's cells and flags with the staged ones and rebuild its results for the dates it
+        recomputed, in one transaction."""
         t = time.perf_counter()
+        package = work.package
         raw = self.store
+        latest = self.ref_dates[-1]
         raw.execute("BEGIN TRANSACTION")
         try:
-            for dates, practices, tables in staged_cells:
+            for (dates, practices), tables in self._staged_cells.get(package.id, []):
                 where, params = _where(package.id, dates, practices)
                 raw.execute(f"DELETE FROM cell WHERE {where}", params)
                 for name in tables:
                     raw.execute(f"INSERT INTO cell SELECT * FROM {name}")
-            if flags is not None:
-                practices, name = flags
+            if package.id in self._staged_flags:
+                practices, name = self._staged_flags[package.id]
                 if practices is None:
                     raw.execute("DELETE FROM patient_flag WHERE package = ?", [package.id])
                 else:
@@ -358,9 +392,10 @@ class _Run:
             raw.execute("ROLLBACK")
             raise
         finally:
-            for _, _, tables in staged_cells:
+            for (_, tables) in self._staged_cells.pop(package.id, []):
                 for name in tables:
                     raw.execute(f"DROP TABLE IF EXISTS temp.main.{name}")
+            flags = self._staged_flags.pop(package.id, None)
             if flags is not None:
                 raw.execute(f"DROP TABLE IF EXISTS temp.main.{flags[1]}")
         self._time("results", t)

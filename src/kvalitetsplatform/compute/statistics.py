@@ -2,8 +2,9 @@
 
 - Proportions: the Wilson score interval (good at small counts and near 0 % and 100 %, unlike the normal
   approximation).
-- Rates: the event count is Poisson; its interval is Byar's approximation to the exact (Garwood) interval, scaled
-  to events per `per` patients per year like the rate itself.
+- Rates: the event count is Poisson; its interval is the exact (Garwood, chi-square) interval for counts below
+  POISSON_TABLE_MAX, from a small table, and Byar's approximation above (which is within 0.5 % there), scaled to
+  events per `per` patients per year like the rate itself.
 - Means (survey scores): mean ± t(0.975, n − 1) · s / √n with the sample standard deviation s from the sum of
   squares; t from a small table for n − 1 ≤ 1000, the normal quantile beyond.
 """
@@ -17,6 +18,7 @@ import ibis.expr.types as ir
 
 Z = 1.959963984540054  # the normal distribution's 97.5 % quantile
 T_TABLE_MAX_DF = 1000
+POISSON_TABLE_MAX = 200
 
 
 def wilson(x: ir.NumericValue, n: ir.NumericValue) -> tuple[ir.FloatingValue, ir.FloatingValue]:
@@ -26,7 +28,33 @@ def wilson(x: ir.NumericValue, n: ir.NumericValue) -> tuple[ir.FloatingValue, ir
     z2 = Z * Z
     centre = (p + z2 / (2 * n)) / (1 + z2 / n)
     half = Z * (p * (1 - p) / n + z2 / (4 * n * n)).sqrt() / (1 + z2 / n)
-    return (centre - half).clip(lower=0), (centre + half).clip(upper=1)
+    # at 0 % and 100 % the interval ends exactly there (rounding would leave 0.9999999999999999)
+    empty = ibis.null("float64")
+    low = ibis.cases((n == 0, empty), (x == 0, 0.0), else_=(centre - half).clip(lower=0))
+    high = ibis.cases((n == 0, empty), (x == n, 1.0), else_=(centre + half).clip(upper=1))
+    return low, high
+
+
+@cache
+def _poisson_table() -> tuple[list[int], list[float], list[float]]:
+    from scipy.stats import chi2
+
+    counts = list(range(POISSON_TABLE_MAX))
+    return (counts, [float(chi2.ppf(0.025, 2 * o) / 2) if o else 0.0 for o in counts],
+            [float(chi2.ppf(0.975, 2 * o + 2) / 2) for o in counts])
+
+
+def poisson_exact() -> ir.Table:
+    """count → the exact 95 % interval (low, high) of a Poisson count, for counts below POISSON_TABLE_MAX."""
+    counts, low, high = _poisson_table()
+    return ibis.memtable({"poisson_count": counts, "poisson_low": low, "poisson_high": high})
+
+
+def poisson_interval(count: ir.NumericValue, exact_low: ir.NumericValue, exact_high: ir.NumericValue
+                     ) -> tuple[ir.FloatingValue, ir.FloatingValue]:
+    """The exact interval where the table has it (`exact_*` looked up for the count, null beyond), else Byar."""
+    b_low, b_high = byar(count)
+    return exact_low.fill_null(b_low), exact_high.fill_null(b_high)
 
 
 def byar(count: ir.NumericValue) -> tuple[ir.FloatingValue, ir.FloatingValue]:

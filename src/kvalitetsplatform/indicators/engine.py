@@ -80,11 +80,13 @@ class Warehouse:
 @dataclass(frozen=True)
 class Candidates:
     """Rows (ydernummer, patient_key, ref_date, age, sex, kommune_code); `label` names how they were derived, so
-    the same derivation is recognised (and reused) across indicators."""
+    the same derivation is recognised (and reused) across indicators. With `patients_only` the table holds just
+    patient keys: whose facts to read, not yet who is listed when."""
 
     table: ir.Table
     label: tuple
     from_universe: bool  # derived by filtering everyone listed (large), rather than from events (small)
+    patients_only: bool = False
 
 
 @dataclass
@@ -102,7 +104,8 @@ class Evaluation:
     materialise: bool = True
     _windows: dict[m.Window, tuple[str | None, str]] = field(default_factory=dict, init=False)
     _memo: dict[tuple, Candidates] = field(default_factory=dict, init=False)
-    _uses: dict[tuple, int] = field(default_factory=dict, init=False)
+    _memo_tables: dict[tuple, ir.Table] = field(default_factory=dict, init=False)
+    _selection_uses: dict[tuple, int] = field(default_factory=dict, init=False)
     _temporary: list[Callable[[], None]] = field(default_factory=list, init=False)
 
     def __post_init__(self) -> None:
@@ -112,7 +115,21 @@ class Evaluation:
         self.indicators = list(self.indicators)
         self.practices = sorted(set(self.practices)) if self.practices is not None else None
         self.con = self.warehouse.con
+        # Ages at which the census must be split: the age bands' edges and every age limit of an indicator whose
+        # denominators come from the census (so such a limit never falls inside one counted age class).
+        cuts = {low for low, _ in AGE_BANDS.values()}
+        for ind in self.indicators:
+            if _census_path(ind):
+                for node in m.walk(ind.population):
+                    if isinstance(node, m.AgeRange):
+                        cuts.update(a for a in (node.minimum, node.maximum + 1 if node.maximum is not None else None)
+                                    if a is not None)
+        self.age_cuts = sorted(c for c in cuts if c > 0)
         windows = {w for ind in self.indicators for w in windows_of(ind)}
+        for ind in self.indicators:
+            for events in selections_of(ind):
+                key = (events.table, events.codelists, events.require)
+                self._selection_uses[key] = self._selection_uses.get(key, 0) + 1
         windows.add(m.EVER)
         for i, window in enumerate(sorted(windows, key=str)):
             self._windows[window] = (None if window.start is None else f"w{i}_after", f"w{i}_until")
@@ -127,6 +144,7 @@ class Evaluation:
     def _reference_table(self) -> pa.Table:
         dates = self.reference_dates
         columns: dict[str, pa.Array] = {REF: pa.array(dates, pa.date32()),
+                                        "ref_index": pa.array(range(len(dates)), pa.int64()),
                                         "ref_year": pa.array([d.year for d in dates], pa.int64()),
                                         "ref_monthday": pa.array([d.month * 100 + d.day for d in dates], pa.int64())}
         for window, (after, until) in self._windows.items():
@@ -158,6 +176,7 @@ class Evaluation:
             drop()
         self._temporary.clear()
         self._memo.clear()
+        self._memo_tables.clear()
 
     def __enter__(self) -> "Evaluation":
         return self
@@ -203,15 +222,19 @@ class Evaluation:
         return self._scope
 
     def listings(self) -> ir.Table:
-        """The listing rows with the person's birth date, sex and death date, and `alone`: whether it is the
-        patient's only listing row at that practice (otherwise two rows might cover the same date)."""
+        """One row per listing period of a patient at a practice, with the person's birth year and month-day, sex
+        and death date. Listing rows at one practice that overlap (an error in the data) are merged into one
+        period — the patient is listed once on those days — with the newest row's municipality."""
         if self._listings is None:
-            listing = self._listing()
-            rows_per_practice = listing.group_by([PRACTICE, PK]).aggregate(_rows=listing.count())
-            rows = listing.select(PRACTICE, PK, "list_start", "list_end", "kommune_code").join(
-                rows_per_practice, [PRACTICE, PK]).join(self.persons(), PK)
-            rows = rows.select(PRACTICE, PK, "list_start", "list_end", "kommune_code", "birth_date", "sex",
-                               "death_date", alone=rows._rows == 1)
+            listing = self._listing().select(PRACTICE, PK, "list_start", "list_end", "kommune_code")
+            per_practice = listing.group_by([PRACTICE, PK]).aggregate(_rows=listing.count())
+            listing = listing.join(per_practice, [PRACTICE, PK])
+            alone = listing.filter(listing._rows == 1).drop("_rows")
+            merged = _merge_overlaps(listing.filter(listing._rows > 1).drop("_rows"))
+            rows = ibis.union(alone, merged).join(self.persons(), PK)
+            rows = rows.select(PRACTICE, PK, "list_start", "list_end", "kommune_code", "sex", "death_date",
+                               birth_year=rows.birth_date.year().cast("int64"),
+                               birth_monthday=(rows.birth_date.month() * 100 + rows.birth_date.day()).cast("int64"))
             self._listings = self._keep(rows, "listings") if self.materialise else rows
         return self._listings
 
@@ -227,18 +250,7 @@ class Evaluation:
             rows = pairs.join(listings, PK).filter(lambda t: t.list_start <= t[REF])
         rows = rows.filter((rows.list_end.isnull() | (rows.list_end >= rows[REF]))
                            & (rows.death_date.isnull() | (rows.death_date > rows[REF])))
-        birth_monthday = rows.birth_date.month() * 100 + rows.birth_date.day()
-        age = (rows.ref_year - rows.birth_date.year()
-               - (rows.ref_monthday < birth_monthday).ifelse(1, 0)).cast("int64")
-        rows = rows.select(PRACTICE, PK, REF, "sex", "kommune_code", "list_start", "alone", age=age)
-        # Two listing rows at one practice covering the same date (an overlap in the data) list the patient once,
-        # with the newer row's municipality.
-        alone = rows.filter(rows.alone)
-        overlapping = rows.filter(~rows.alone)
-        newest = ibis.row_number().over(group_by=[overlapping[PRACTICE], overlapping[PK], overlapping[REF]],
-                                        order_by=[ibis.desc(overlapping.list_start)])
-        overlapping = overlapping.mutate(_n=newest).filter(lambda t: t._n == 0)
-        return ibis.union(alone.select(*CANDIDATE_COLUMNS), overlapping.select(*CANDIDATE_COLUMNS))
+        return rows.select(*CANDIDATE_COLUMNS[:3], age=_age(rows), sex=rows.sex, kommune_code=rows.kommune_code)
 
     def universe(self) -> Candidates:
         key = ("listed",)
@@ -247,18 +259,88 @@ class Evaluation:
         return self._memo[key]
 
     def census(self) -> ir.Table:
-        """Everyone listed, counted by practice, reference date, municipality, sex and age in years: the
-        denominators of indicators whose population is only an age or sex condition."""
+        """Everyone listed, counted by practice, reference date, municipality, sex and age class (`age` is the
+        class's lowest age; classes split at the age bands and at every age limit of the indicators that use the
+        census): the denominators of indicators whose population is only an age or sex condition.
+
+        This touches every listed patient on every date, so it is done without joins on the expanded rows: each
+        listing period gets the range of reference dates it covers (by comparing with the dates as constants),
+        is unnested into them, and counted by a small integer per (practice, municipality, sex)."""
         if self._census is None:
-            u = self.universe().table
-            census = u.group_by([PRACTICE, REF, "kommune_code", "sex", "age"]).aggregate(patients=u.count())
-            self._census = self._keep(census, "census") if self.materialise else census
+            rows, groups = self._listing_groups()
+            first, last = self._covered(rows)
+            rows = rows.select("_group", "birth_year", "birth_monthday",
+                               ref_index=ibis.range(first, last + 1).unnest())
+            counted = self._by_age_class(rows, "patients")
+            self._census = self._keep(counted.join(groups, "_group").drop("_group"), "census") \
+                if self.materialise else counted.join(groups, "_group").drop("_group")
         return self._census
+
+    def _listing_groups(self) -> tuple[ir.Table, ir.Table]:
+        """The listing periods with a small integer `_group` per (practice, municipality, sex), and the groups."""
+        listings = self.listings()
+        groups = listings.select(PRACTICE, "kommune_code", "sex").distinct()
+        groups = groups.mutate(_group=ibis.row_number().over(order_by=[groups[PRACTICE], groups.kommune_code,
+                                                                       groups.sex]))
+        if self.materialise:
+            groups = self._keep(groups, "groups")
+        return listings.join(groups, [PRACTICE, "kommune_code", "sex"]), groups
+
+    def _covered(self, rows: ir.Table) -> tuple[ir.IntegerValue, ir.IntegerValue]:
+        """The first and last index of the reference dates a listing period covers alive (last < first: none)."""
+        dates = [ibis.literal(d) for d in self.reference_dates]
+        n = len(dates)
+        first = _add([(rows.list_start > d).ifelse(1, 0) for d in dates])
+        until_end = rows.list_end.isnull().ifelse(n, _add([(d <= rows.list_end).ifelse(1, 0) for d in dates]))
+        until_death = rows.death_date.isnull().ifelse(n, _add([(d < rows.death_date).ifelse(1, 0) for d in dates]))
+        return first.cast("int64"), (ibis.least(until_end, until_death) - 1).cast("int64")
+
+    def _by_age_class(self, rows: ir.Table, name: str, weight: str | None = None) -> ir.Table:
+        """`rows` (with _group, ref_index, birth_year, birth_monthday) counted — or their `weight` summed — as
+        `name` by (_group, ref_date, age class)."""
+        refs = self.refs.select("ref_index", REF, "ref_year", "ref_monthday")
+        rows = rows.view().join(refs, "ref_index")  # view: a new relation, not part of the listing joins
+        age = _age(rows)
+        bounds = [0, *self.age_cuts]
+        cls = ibis.cases(*[(age < cut, low) for low, cut in zip(bounds, self.age_cuts)], else_=bounds[-1]) \
+            if self.age_cuts else ibis.literal(0)
+        rows = rows.mutate(age=cls.cast("int64"))
+        value = rows.count() if weight is None else rows[weight].sum()
+        return rows.group_by(["_group", REF, "age"]).aggregate(**{name: value})
+
+    def event_census(self, events: m.Events) -> ir.Table:
+        """The selection's events counted like the census — by practice, reference date, municipality, sex and age
+        class of the patient on the date — for each date whose window holds the event and on which the patient
+        is listed and alive: the numerators of event-counting indicators of age/sex-only populations. Each event
+        meets the patient's listing periods, and the reference dates both cover are unnested, so no per-patient
+        count over all dates is ever built."""
+        key = ("event census", events)
+        if key in self._memo_tables:
+            return self._memo_tables[key]
+        rows = self.rows(events).select(PK, "day")
+        listings, groups = self._listing_groups()
+        j = rows.join(listings, PK)
+        first, last = self._covered(j)
+        bounds = [events.window.bounds(d) for d in self.reference_dates]
+        n = len(bounds)
+        low = _add([(j.day > ibis.literal(until)).ifelse(1, 0) for _, until in bounds])
+        high = (_add([(j.day > ibis.literal(after)).ifelse(1, 0) for after, _ in bounds]) - 1
+                if events.window.start is not None else ibis.literal(n - 1))
+        start, stop = ibis.greatest(first, low.cast("int64")), ibis.least(last, high.cast("int64"))
+        j = j.select("_group", "birth_year", "birth_monthday", ref_index=ibis.range(start, stop + 1).unnest())
+        counted = self._by_age_class(j, "events").join(groups, "_group").drop("_group")
+        counted = self._keep(counted, "event_census") if self.materialise else counted
+        self._memo_tables[key] = counted
+        return counted
 
     # --- events --------------------------------------------------------------------------------------------------
 
     def rows(self, events: m.Events) -> ir.Table:
-        """The selection's rows on any day: patient_key, day, time, system, code, value, text, unit, row_id."""
+        """The selection's rows on any day: patient_key, day, time, system, code, value, text, unit, row_id. A
+        selection several indicators use is read from the warehouse once and kept."""
+        key = ("rows", events.table, events.codelists, events.require)
+        if key in self._memo_tables:
+            return self._memo_tables[key]
         source = events.source
         t = self.warehouse.table(source.name)
         scope = self.scope()
@@ -273,7 +355,7 @@ class Evaluation:
             t = t.filter(*predicates)
         columns = TABLES[source.name].columns
         fixed_system = source.systems[0] if not source.system and len(source.systems) == 1 else None
-        return t.select(
+        rows = t.select(
             PK,
             day=t[source.day],
             time=t[source.time],
@@ -284,140 +366,242 @@ class Evaluation:
             unit=t["unit"] if "unit" in columns else ibis.null("string"),
             row_id=t[TABLES[source.name].key[0]],
         )
+        if self.materialise and self._selection_uses.get(key[1:], 0) > 1:
+            rows = self._keep(rows, "rows")
+        self._memo_tables[key] = rows
+        return rows
 
-    def in_window(self, rows: ir.Table, window: m.Window, keys: ir.Table | None) -> ir.Table:
-        """`rows` joined to the reference dates whose window contains the row's day; with `keys` (patient_key,
-        ref_date) only those pairs."""
+    def patients_of(self, cand: Candidates | None) -> ir.Table | None:
+        """The distinct patients among candidates (None for everyone listed: no point in narrowing by them)."""
+        if cand is None or cand.from_universe:
+            return None
+        if cand.patients_only:
+            return cand.table
+        key = ("patients", cand.label)
+        if key not in self._memo_tables:
+            patients = cand.table.select(PK).distinct()
+            self._memo_tables[key] = self._keep(patients, "patients") if self.materialise else patients
+        return self._memo_tables[key]
+
+    def rows_of(self, events: m.Events, cand: Candidates | None) -> ir.Table:
+        """The selection's rows of the candidates' patients (of everyone for None or everyone listed), kept as a
+        temporary table when narrowed, so the engine reads few rows before it meets the reference dates."""
+        rows = self.rows(events)
+        patients = self.patients_of(cand)
+        if patients is None:
+            return rows
+        key = ("rows of", events.table, events.codelists, events.require, cand.label)
+        if key not in self._memo_tables:
+            narrowed = rows.semi_join(patients, PK)
+            self._memo_tables[key] = self._keep(narrowed, "patient_rows") if self.materialise else narrowed
+        return self._memo_tables[key]
+
+    def in_window(self, rows: ir.Table, window: m.Window) -> ir.Table:
+        """`rows` joined to each reference date whose window contains the row's day."""
         after, until = self._window(window)
         bounds = self.refs.select(REF, *([after] if after else []), until)
-        if keys is None:
-            predicates = [rows.day <= bounds[until]]
-            if after:
-                predicates.append(rows.day > bounds[after])
-            joined = rows.join(bounds, predicates)
-        else:
-            k = keys.select(PK, REF).distinct().join(bounds, REF)
-            predicates = [rows[PK] == k[PK], rows.day <= k[until]]
-            if after:
-                predicates.append(rows.day > k[after])
-            joined = rows.join(k, predicates)
+        predicates = [rows.day <= bounds[until]]
+        if after:
+            predicates.append(rows.day > bounds[after])
+        joined = rows.join(bounds, predicates)
         return joined.select(PK, REF, "day", "time", "system", "code", "value", "text", "unit", "row_id")
 
-    def counts(self, events: m.Events, keys: ir.Table | None, distinct_codes: bool = False) -> ir.Table:
-        """(patient_key, ref_date, n): the number of selected rows (or distinct codes) in the window."""
-        rows = self.in_window(self.rows(events), events.window, keys)
-        n = rows.code.nunique() if distinct_codes else rows.count()
-        return rows.group_by([PK, REF]).aggregate(n=n.cast("int64"))
+    def counts(self, events: m.Events, cand: Candidates | None, distinct_codes: bool = False) -> ir.Table:
+        """(patient_key, ref_date, n): the number of selected rows (or distinct codes) in the window, for every
+        pair with at least one. Kept, as several indicators count the same events (antibiotics)."""
+        key = ("counts", events, cand.label if cand is not None and not cand.from_universe else None,
+               distinct_codes)
+        if key not in self._memo_tables:
+            rows = self.in_window(self.rows_of(events, cand), events.window)
+            n = rows.code.nunique() if distinct_codes else rows.count()
+            counts = rows.group_by([PK, REF]).aggregate(n=n.cast("int64"))
+            self._memo_tables[key] = self._keep(counts, "counts") if self.materialise else counts
+        return self._memo_tables[key]
 
-    def latest(self, events: m.Events, keys: ir.Table | None, column: str | None) -> ir.Table:
-        """The newest selected row per (patient_key, ref_date): at the same time a row with a `column` value before
-        one without and the highest value first, then likewise the other of number and text, then code and row id
-        (so the choice never depends on the engine or the order rows were loaded)."""
-        rows = self.in_window(self.rows(events), events.window, keys)
-        order = [ibis.desc(rows.time)]
-        for c in ([column] if column else []) + [c for c in ("value", "text") if c != column]:
-            order += [ibis.desc(rows[c].notnull()), ibis.desc(rows[c])]
-        order += [ibis.asc(rows.code), ibis.asc(rows.row_id)]
-        rank = ibis.row_number().over(group_by=[rows[PK], rows[REF]], order_by=order)
-        return rows.mutate(_rank=rank).filter(lambda t: t._rank == 0).drop("_rank")
+    def latest(self, events: m.Events, cand: Candidates | None, column: str | None = None,
+               fact: bool = False) -> ir.Table:
+        """The newest selected row per (patient_key, ref_date) whose window holds it, at most one per pair.
+
+        Ties at the same time: with `column` ("value" or "text"), only rows that have it take part and the
+        highest wins; with `fact`, a row with a number before one without and the highest number first, then
+        likewise the text, then the lowest code and row id — so the choice never depends on the engine.
+
+        Rather than meeting every row with every reference date and ranking, each row learns when the next row
+        of the same patient starts (`lead`); a row is the newest on the dates from its own day until the day
+        before the next one, which is a join that yields one row per (patient, date)."""
+        rows = self.rows_of(events, cand)
+        order = [rows.time]
+        if column:
+            rows = rows.filter(rows[column].notnull())
+            order = [rows.time, rows[column]]
+        elif fact:
+            order = [rows.time]
+            for c in ("value", "text"):
+                order += [rows[c].notnull(), rows[c]]
+            order += [ibis.desc(rows.code), ibis.desc(rows.row_id)]
+        following = rows.day.lead().over(group_by=rows[PK], order_by=order)
+        rows = rows.mutate(_next=following)
+        after, until = self._window(events.window)
+        bounds = self.refs.select(REF, *([after] if after else []), until)
+        predicates = [rows.day <= bounds[until], rows._next.isnull() | (rows._next > bounds[until])]
+        if after:
+            predicates.append(rows.day > bounds[after])
+        joined = rows.join(bounds, predicates)
+        return joined.select(PK, REF, "day", "time", "system", "code", "value", "text", "unit", "row_id")
+
+    def distinct_codes(self, events: m.Events, cand: Candidates | None) -> ir.Table:
+        """(patient_key, ref_date, n): the number of different codes among the selected rows in the window.
+
+        Each code of a patient is "the newest of its code" from its day until the next prescription of the same
+        code; over that stretch and the window, it counts for a contiguous run of reference dates, found by
+        comparing with the dates as constants and unnested — so repeated prescriptions of the same drug never
+        multiply the rows (polypharmacy over everyone's prescriptions stays cheap)."""
+        key = ("distinct codes", events, cand.label if cand is not None and not cand.from_universe else None)
+        if key in self._memo_tables:
+            return self._memo_tables[key]
+        rows = self.rows_of(events, cand).select(PK, "code", "day").distinct()
+        rows = rows.mutate(_next=rows.day.lead().over(group_by=[rows[PK], rows.code], order_by=rows.day))
+        bounds = [events.window.bounds(d) for d in self.reference_dates]
+        n = len(bounds)
+        low = _add([(rows.day > ibis.literal(until)).ifelse(1, 0) for _, until in bounds])
+        newest_until = rows._next.isnull().ifelse(
+            n - 1, _add([(rows._next > ibis.literal(until)).ifelse(1, 0) for _, until in bounds]) - 1)
+        in_window_until = (_add([(rows.day > ibis.literal(after)).ifelse(1, 0) for after, _ in bounds]) - 1
+                           if events.window.start is not None else ibis.literal(n - 1))
+        high = ibis.least(newest_until, in_window_until)
+        rows = rows.select(PK, ref_index=ibis.range(low.cast("int64"), high.cast("int64") + 1).unnest())
+        counted = rows.group_by([PK, "ref_index"]).aggregate(n=rows.count().cast("int64"))
+        refs = self.refs.select("ref_index", REF)
+        counted = counted.view().join(refs, "ref_index").select(PK, REF, "n")
+        counted = self._keep(counted, "distinct_codes") if self.materialise else counted
+        self._memo_tables[key] = counted
+        return counted
+
+    def possible(self, population: m.Criterion) -> Candidates | None:
+        """The patients who could meet an age/sex population on some reference date (None: anyone): those of
+        the right sex whose age over the dates' span reaches the age range. Only their facts need reading."""
+        parts = population.parts if isinstance(population, m.AllOf) else (population,)
+        if not parts or not all(isinstance(p, (m.AgeRange, m.SexIs)) for p in parts):
+            return None
+        persons = self.persons()
+        first, last = self.reference_dates[0], self.reference_dates[-1]
+        tests = []
+        for p in parts:
+            if isinstance(p, m.SexIs):
+                tests.append(persons.sex == p.sex)
+            else:
+                if p.minimum is not None:  # the oldest a patient gets is on the last date
+                    tests.append(m.Duration(p.minimum, "years").before(last) >= persons.birth_date)
+                if p.maximum is not None:  # the youngest is on the first date
+                    tests.append(m.Duration(p.maximum + 1, "years").before(first) < persons.birth_date)
+        table = persons.filter(*tests).select(PK)
+        if self.materialise:
+            table = self._keep(table, "possible")
+        return Candidates(table, ("possible", population), False, patients_only=True)
 
     # --- criteria ------------------------------------------------------------------------------------------------
 
     def holds(self, criterion: m.Criterion, candidates: Candidates | None) -> Candidates:
         """The candidates (None: everyone listed) for which `criterion` holds."""
         key = (criterion, candidates.label if candidates is not None else None)
-        self._uses[key] = self._uses.get(key, 0) + 1
         if key not in self._memo:
             self._memo[key] = self._holds(criterion, candidates)
         return self._memo[key]
 
     def _holds(self, c: m.Criterion, cand: Candidates | None) -> Candidates:
         label = ("holds", c, cand.label if cand is not None else None)
+        if _decided_by_events(c):
+            # decided by events alone: find the (patient, date) pairs, then meet the candidates (or the listing)
+            pairs = self.pairs(c, cand)
+            if cand is None:
+                return Candidates(self.listed(pairs), label, False)
+            return Candidates(cand.table.semi_join(pairs, [PK, REF]), label, cand.from_universe)
         match c:
             case m.AllOf(parts):
                 if not parts:
                     return cand if cand is not None else self.universe()
                 ordered = _order_parts(parts, cand is None)
                 current = cand
+                demographic = [p for p in parts if isinstance(p, (m.AgeRange, m.SexIs))]
+                if cand is None and demographic and _decided_by_events(ordered[0]):
+                    # start from the event part, reading only the facts of patients the age/sex parts allow
+                    pairs = self.pairs(ordered[0], self.possible(m.AllOf(tuple(demographic))))
+                    current = Candidates(self.listed(pairs), ("anchored", ordered[0], tuple(demographic)), False)
+                    ordered = ordered[1:]
                 for part in ordered:
                     current = self.holds(part, current)
                 return current
             case m.AnyOf(parts):
-                if cand is None and not all(_has_support(p) for p in parts):
-                    cand = self.universe()
+                cand = cand if cand is not None else self.universe()
                 results = [self.holds(p, cand) for p in parts]
                 if len(results) == 1:
                     return results[0]
                 table = ibis.union(*[r.table.select(*CANDIDATE_COLUMNS) for r in results], distinct=True)
-                return Candidates(table, label, cand.from_universe if cand is not None else False)
+                return Candidates(table, label, cand.from_universe)
             case m.Not(part):
                 cand = cand if cand is not None else self.universe()
                 excluded = self.holds(part, cand).table.select(PK, REF)
                 return Candidates(cand.table.anti_join(excluded, [PK, REF]), label, cand.from_universe)
-            case m.AgeRange(minimum, maximum):
+            case m.AgeRange() | m.SexIs():
                 cand = cand if cand is not None else self.universe()
-                t = cand.table
-                predicates = []
-                if minimum is not None:
-                    predicates.append(t.age >= minimum)
-                if maximum is not None:
-                    predicates.append(t.age <= maximum)
-                return Candidates(t.filter(*predicates) if predicates else t, label, cand.from_universe)
-            case m.SexIs(sex):
-                cand = cand if cand is not None else self.universe()
-                return Candidates(cand.table.filter(cand.table.sex == sex), label, cand.from_universe)
+                return Candidates(cand.table.filter(demographic_test(c, cand.table)), label, cand.from_universe)
+            case m.HasEvents(_, at_least) | m.HasDistinctCodes(_, at_least) if at_least <= 0:
+                return cand if cand is not None else self.universe()
+        raise TypeError(f"ukendt kriterium {criterion_name(c)}")
+
+    def pairs(self, c: m.Criterion, cand: Candidates | None) -> ir.Table:
+        """(patient_key, ref_date), each once, for which a criterion decided by events alone holds (see
+        `_decided_by_events`), reading only the facts of the candidates' patients. Not limited to the candidates'
+        dates or to listed patients: callers meet the pairs with the candidates."""
+        key = ("pairs", c, cand.label if cand is not None else None)
+        if key in self._memo_tables:
+            return self._memo_tables[key]
+        match c:
+            case m.AllOf(parts):
+                pairs = self.pairs(parts[0], cand)
+                for part in parts[1:]:
+                    pairs = pairs.semi_join(self.pairs(part, cand), [PK, REF])
+            case m.AnyOf(parts):
+                pairs = ibis.union(*[self.pairs(p, cand) for p in parts], distinct=True)
             case m.EnrolledOn(condition):
                 e = self.warehouse.table("chronic_enrolment")
                 e = e.filter(e.condition == condition)
                 scope = self.scope()
                 if scope is not None:
                     e = e.semi_join(scope, PK)
-                if cand is None:
-                    refs = self.refs.select(REF)
-                    pairs = e.join(refs, [e.start_date <= refs[REF]])
-                else:
-                    pairs = cand.table.select(PK, REF).join(e, PK).filter(lambda t: t.start_date <= t[REF])
-                pairs = pairs.filter(pairs.end_date.isnull() | (pairs.end_date >= pairs[REF])).select(PK, REF)
-                return self._restrict(pairs, cand, label)
+                patients = self.patients_of(cand)
+                if patients is not None:
+                    e = e.semi_join(patients, PK)
+                refs = self.refs.select(REF)
+                pairs = e.join(refs, [e.start_date <= refs[REF]])
+                pairs = pairs.filter(pairs.end_date.isnull() | (pairs.end_date >= pairs[REF]))
+                pairs = pairs.select(PK, REF).distinct()  # two enrolments may overlap
+            case m.HasEvents(events, 1) if events.window.start is None:
+                # "ever": the first selected day decides, so aggregate per patient before meeting the dates
+                rows = self.rows_of(events, cand)
+                first = rows.group_by(PK).aggregate(first_day=rows.day.min())
+                until = self._window(events.window)[1]
+                refs = self.refs.select(REF, until)
+                pairs = first.join(refs, [first.first_day <= refs[until]]).select(PK, REF)
+            case m.HasEvents(events, 1):
+                pairs = self.latest(events, cand).select(PK, REF)
             case m.HasEvents(events, at_least):
-                if at_least <= 0:
-                    return cand if cand is not None else self.universe()
-                if at_least == 1 and events.window.start is None:
-                    # "ever": the first selected day decides, so aggregate per patient before meeting the dates.
-                    rows = self.rows(events)
-                    if cand is not None:
-                        rows = rows.semi_join(cand.table.select(PK), PK)
-                    first = rows.group_by(PK).aggregate(first_day=rows.day.min())
-                    until = self._window(events.window)[1]
-                    refs = self.refs.select(REF, until)
-                    pairs = first.join(refs, [first.first_day <= refs[until]]).select(PK, REF)
-                    return self._restrict(pairs, cand, label)
-                keys = cand.table if cand is not None else None
-                n = self.counts(events, keys)
-                return self._restrict(n.filter(n.n >= at_least).select(PK, REF), cand, label)
+                n = self.counts(events, cand)
+                pairs = n.filter(n.n >= at_least).select(PK, REF)
             case m.HasDistinctCodes(events, at_least):
-                keys = cand.table if cand is not None else None
-                n = self.counts(events, keys, distinct_codes=True)
-                return self._restrict(n.filter(n.n >= at_least).select(PK, REF), cand, label)
+                n = self.distinct_codes(events, cand)
+                pairs = n.filter(n.n >= at_least).select(PK, REF)
             case m.LatestValue(events, test):
                 source = events.source
                 column = "value" if isinstance(test, m.NumberTest) else "text"
                 if (source.value if column == "value" else source.text) is None:
                     raise ValueError(f"{source.name} har ingen {'talværdi' if column == 'value' else 'tekstværdi'}")
-                keys = cand.table if cand is not None else None
-                rows = self.in_window(self.rows(events).filter(lambda t: t[column].notnull()), events.window, keys)
-                order = [ibis.desc(rows.time), ibis.desc(rows[column])]
-                rank = ibis.row_number().over(group_by=[rows[PK], rows[REF]], order_by=order)
-                latest = rows.mutate(_rank=rank).filter(lambda t: t._rank == 0)
-                passed = latest.filter(_test(latest[column], test)).select(PK, REF)
-                return self._restrict(passed, cand, label)
-        raise TypeError(f"ukendt kriterium {criterion_name(c)}")
-
-    def _restrict(self, pairs: ir.Table, cand: Candidates | None, label: tuple) -> Candidates:
-        """The candidates among (patient_key, ref_date) `pairs`; with no candidates, the pairs' listings."""
-        if cand is None:
-            return Candidates(self.listed(pairs), label, False)
-        return Candidates(cand.table.semi_join(pairs, [PK, REF]), label, cand.from_universe)
+                latest = self.latest(events, cand, column)
+                pairs = latest.filter(_test(latest[column], test)).select(PK, REF)
+            case _:
+                raise TypeError(f"{criterion_name(c)} afgøres ikke af hændelser alene")
+        self._memo_tables[key] = pairs
+        return pairs
 
     # --- indicators ----------------------------------------------------------------------------------------------
 
@@ -440,9 +624,10 @@ class Evaluation:
             self._memo[key] = Candidates(self._keep(cand.table, "population"), key, cand.from_universe)
         return self._memo[key]
 
-    def patients(self, indicator: m.Indicator, events_only: bool = False) -> ir.Table:
+    def patients(self, indicator: m.Indicator, events_only: bool = False, facts: bool = True) -> ir.Table:
         """One row per population patient, practice and reference date (see FLAG_SCHEMA). With `events_only`
-        (rates and event proportions) only the patients with at least one counted event."""
+        (rates and event proportions) only the patients with at least one counted event; without `facts` the
+        fact columns are left empty (cheaper, for counting)."""
         measure = indicator.measure
         if isinstance(measure, m.SurveyMean):
             raise ValueError(f"{indicator.id} er en spørgeskemaindikator; brug survey()")
@@ -456,26 +641,28 @@ class Evaluation:
         else:
             population = self._shared(self.population(indicator))
         base = population.table
-        keys = None if population.from_universe else base
         if isinstance(measure, m.PatientProportion):
-            hits = self.holds(measure.numerator, population).table.select(PK, REF).distinct()
+            if _decided_by_events(measure.numerator):  # the pairs are already one per (patient, date)
+                hits = self.pairs(measure.numerator, population)
+            else:
+                hits = self.holds(measure.numerator, population).table.select(PK, REF).distinct()
             base = _left_join(base, hits.mutate(_hit=ibis.literal(1, "int64")))
             numerator = base._hit.fill_null(0)
             denominator = ibis.literal(1, "int64")
         elif isinstance(measure, m.EventRate):
-            base = _left_join(base, self.counts(measure.events, keys).rename(_num="n"))
+            base = _left_join(base, self.counts(measure.events, population).rename(_num="n"))
             numerator = base._num.fill_null(0)
             denominator = ibis.literal(1, "int64")
         elif isinstance(measure, m.EventProportion):
-            base = _left_join(base, self.counts(measure.numerator, keys).rename(_num="n"))
-            base = _left_join(base, self.counts(measure.denominator, keys).rename(_den="n"))
+            base = _left_join(base, self.counts(measure.numerator, population).rename(_num="n"))
+            base = _left_join(base, self.counts(measure.denominator, population).rename(_den="n"))
             numerator = base._num.fill_null(0)
             denominator = base._den.fill_null(0)
         else:  # pragma: no cover - the model is closed
             raise TypeError(f"ukendt mål {measure!r}")
         base = base.mutate(numerator=numerator.cast("int64"), denominator=denominator.cast("int64"))
-        if indicator.fact is not None:
-            fact = self.latest(indicator.fact, keys, "value").select(
+        if indicator.fact is not None and facts:
+            fact = self.latest(indicator.fact, population, fact=True).select(
                 PK, REF, fact_date="day", fact_system="system", fact_code="code", fact_value="value",
                 fact_text="text", fact_unit="unit")
             base = _left_join(base, fact)
@@ -499,37 +686,38 @@ class Evaluation:
             return s.mutate(kommune_code=ibis.null("string"), age_band=ibis.null("string"), sex=ibis.null("string"),
                             patients=ibis.null("int64")).select(*CELL_SCHEMA.names).cast(CELL_SCHEMA)
         if not _census_path(indicator):
-            f = self.patients(indicator)
+            f = self.patients(indicator, facts=False)
             f = f.mutate(age_band=age_band(f.age))
             cells = f.group_by(list(CELL_KEYS)).aggregate(numerator=f.numerator.sum(), denominator=f.denominator.sum(),
                                                            patients=f.count())
             return cells.mutate(sum_squares=ibis.null("float64")).select(*CELL_SCHEMA.names).cast(CELL_SCHEMA)
         population = indicator.population
-        census = self.census()
-        census = census.filter(demographic_test(population, census))
-        census = census.mutate(age_band=age_band(census.age))
-        den = census.group_by(list(CELL_KEYS)).aggregate(patients=census.patients.sum())
+        if not all(a in self.age_cuts for n in m.walk(population) if isinstance(n, m.AgeRange)
+                   for a in (n.minimum, n.maximum + 1 if n.maximum is not None else None) if a):
+            raise ValueError(f"{indicator.id} blev ikke givet til Evaluation; dens aldersgrænser mangler i tællingen")
+
+        def by_cell(t: ir.Table, **sums: str) -> ir.Table:
+            t = t.filter(demographic_test(population, t))
+            t = t.mutate(age_band=age_band(t.age))
+            return t.group_by(list(CELL_KEYS)).aggregate(**{name: t[col].sum() for name, col in sums.items()})
+
+        den = by_cell(self.census(), patients="patients")
         if isinstance(measure, m.PatientProportion):
-            hits = self.holds(measure.numerator, None).table
-            hits = hits.filter(demographic_test(population, hits)).mutate(_n=ibis.literal(1, "int64"), _d=ibis.null("int64"))
+            hits = self.listed(self.pairs(measure.numerator, self.possible(population)))
+            num = by_cell(hits.mutate(_one=ibis.literal(1, "int64")), _num="_one")
+            cells = den.left_join(num, list(CELL_KEYS)).drop(*[f"{k}_right" for k in CELL_KEYS])
+            cells = cells.mutate(numerator=cells._num.fill_null(0), denominator=cells.patients)
+        elif isinstance(measure, m.EventRate):
+            num = by_cell(self.event_census(measure.events), _num="events")
+            cells = den.left_join(num, list(CELL_KEYS)).drop(*[f"{k}_right" for k in CELL_KEYS])
+            cells = cells.mutate(numerator=cells._num.fill_null(0), denominator=cells.patients)
         else:
-            counted = measure.events if isinstance(measure, m.EventRate) else measure.denominator
-            n = self.counts(counted, None)
-            hits = self.listed(n).join(n, [PK, REF])
-            hits = hits.filter(demographic_test(population, hits))
-            if isinstance(measure, m.EventRate):
-                hits = hits.mutate(_n=hits.n, _d=ibis.null("int64"))
-            else:
-                hits = _left_join(hits, self.counts(measure.numerator, hits).rename(_num="n"))
-                hits = hits.mutate(_n=hits._num.fill_null(0), _d=hits.n)
-        hits = hits.mutate(age_band=age_band(hits.age))
-        num = hits.group_by(list(CELL_KEYS)).aggregate(_num=hits._n.sum(), _den=hits._d.sum())
-        cells = den.left_join(num, list(CELL_KEYS))
-        cells = cells.drop(*[f"{k}_right" for k in CELL_KEYS])
-        denominator = cells._den.fill_null(0) if isinstance(measure, m.EventProportion) else cells.patients
-        cells = cells.mutate(numerator=cells._num.fill_null(0), denominator=denominator,
-                             sum_squares=ibis.null("float64"))
-        return cells.select(*CELL_SCHEMA.names).cast(CELL_SCHEMA)
+            num = by_cell(self.event_census(measure.numerator), _num="events")
+            events = by_cell(self.event_census(measure.denominator), _den="events")
+            cells = den.left_join(events, list(CELL_KEYS)).drop(*[f"{k}_right" for k in CELL_KEYS])
+            cells = cells.left_join(num, list(CELL_KEYS)).drop(*[f"{k}_right" for k in CELL_KEYS])
+            cells = cells.mutate(numerator=cells._num.fill_null(0), denominator=cells._den.fill_null(0))
+        return cells.mutate(sum_squares=ibis.null("float64")).select(*CELL_SCHEMA.names).cast(CELL_SCHEMA)
 
     def survey(self, indicator: m.Indicator) -> ir.Table:
         """One row per practice and reference date with answers: the sum of scores, their number and the sum of
@@ -559,6 +747,29 @@ class Evaluation:
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------
+
+
+def _age(rows: ir.Table) -> ir.IntegerValue:
+    """Completed years on the reference date from `ref_year`/`ref_monthday` and `birth_year`/`birth_monthday`
+    (born 29.02: a year older on 01.03 in other years)."""
+    return (rows.ref_year - rows.birth_year - (rows.ref_monthday < rows.birth_monthday).ifelse(1, 0)).cast("int64")
+
+
+def _merge_overlaps(listing: ir.Table) -> ir.Table:
+    """Overlapping listing periods of one patient at one practice merged (gaps and islands: a period starts a new
+    island when it begins after every earlier one has ended); the newest period's municipality."""
+    far = ibis.date(9999, 12, 31)
+    t = listing.mutate(_end=listing.list_end.fill_null(far))
+    order = [t.list_start, t._end]
+    t = t.mutate(_reach=t._end.max().over(ibis.cumulative_window(group_by=[t[PRACTICE], t[PK]], order_by=order)))
+    t = t.mutate(_before=t._reach.lag().over(group_by=[t[PRACTICE], t[PK]], order_by=[t.list_start, t._end]))
+    t = t.mutate(_new=(t._before.isnull() | (t.list_start > t._before)).ifelse(1, 0))
+    t = t.mutate(_island=t._new.sum().over(ibis.cumulative_window(group_by=[t[PRACTICE], t[PK]],
+                                                                  order_by=[t.list_start, t._end])))
+    merged = t.group_by([PRACTICE, PK, "_island"]).aggregate(
+        list_start=t.list_start.min(), _end=t._end.max(), kommune_code=t.kommune_code.argmax(t.list_start))
+    return merged.select(PRACTICE, PK, "list_start", list_end=(merged._end == far).ifelse(ibis.null("date"), merged._end),
+                         kommune_code=merged.kommune_code)
 
 
 def _left_join(base: ir.Table, other: ir.Table) -> ir.Table:
@@ -599,7 +810,7 @@ def _census_path(indicator: m.Indicator) -> bool:
         return False
     measure = indicator.measure
     if isinstance(measure, m.PatientProportion):
-        return _has_support(measure.numerator)
+        return _decided_by_events(measure.numerator)
     return isinstance(measure, (m.EventRate, m.EventProportion))
 
 
@@ -661,6 +872,18 @@ def _has_support(c: m.Criterion) -> bool:
     return False
 
 
+def _decided_by_events(c: m.Criterion) -> bool:
+    """Whether the criterion is about events only (no age, sex or negation anywhere), so `pairs` can decide it."""
+    match c:
+        case m.HasEvents(_, at_least) | m.HasDistinctCodes(_, at_least):
+            return at_least >= 1
+        case m.LatestValue() | m.EnrolledOn():
+            return True
+        case m.AllOf(parts) | m.AnyOf(parts):
+            return bool(parts) and all(_decided_by_events(p) for p in parts)
+    return False
+
+
 def _order_parts(parts: tuple[m.Criterion, ...], from_nothing: bool) -> list[m.Criterion]:
     """Evaluation order for `all`: a part with event support first when starting from nothing (it yields few
     candidates), then plain filters on the candidates (age, sex), then the rest, negations last."""
@@ -677,6 +900,23 @@ def _order_parts(parts: tuple[m.Criterion, ...], from_nothing: bool) -> list[m.C
             first = supported[0]
             ordered = [first] + [p for p in ordered if p is not first]
     return ordered
+
+
+def selections_of(indicator: m.Indicator) -> list[m.Events]:
+    """Every event selection an indicator reads (criteria, measure, fact)."""
+    found: list[m.Events] = []
+    for c in (indicator.population, indicator.exclusions,
+              indicator.measure.numerator if isinstance(indicator.measure, m.PatientProportion) else None):
+        if c is not None:
+            found += [n.events for n in m.walk(c) if isinstance(getattr(n, "events", None), m.Events)]
+    measure = indicator.measure
+    if isinstance(measure, m.EventRate):
+        found.append(measure.events)
+    elif isinstance(measure, m.EventProportion):
+        found += [measure.numerator, measure.denominator]
+    if indicator.fact is not None:
+        found.append(indicator.fact)
+    return found
 
 
 def windows_of(indicator: m.Indicator) -> set[m.Window]:
