@@ -477,12 +477,41 @@ class Evaluation:
         self._memo_tables[key] = counted
         return counted
 
+    def at_least(self, events: m.Events, cand: Candidates | None, k: int) -> ir.Table:
+        """(patient_key, ref_date) with at least `k` selected rows in the window.
+
+        With the patient's rows in day order, a date has k rows in its window when the newest row on or before its
+        end, and the row k − 1 places before that, both fall in the window. Each row is the newest from its day
+        until the day before the next row; with the day of the row k − 1 places back (`lag`) that gives a
+        contiguous run of reference dates, found by comparing with the dates as constants and unnested — one row
+        per (patient, date), never a row per event and date."""
+        rows = self.rows_of(events, cand).select(PK, "day")
+        order = rows.day
+        rows = rows.mutate(_next=rows.day.lead().over(group_by=rows[PK], order_by=order),
+                           _back=(rows.day.lag(k - 1).over(group_by=rows[PK], order_by=order) if k > 1
+                                  else rows.day))
+        rows = rows.filter(rows._back.notnull())
+        bounds = [events.window.bounds(d) for d in self.reference_dates]
+        n = len(bounds)
+        low = _add([(rows.day > ibis.literal(until)).ifelse(1, 0) for _, until in bounds])
+        newest_until = rows._next.isnull().ifelse(
+            n - 1, _add([(rows._next > ibis.literal(until)).ifelse(1, 0) for _, until in bounds]) - 1)
+        in_window_until = (_add([(rows._back > ibis.literal(after)).ifelse(1, 0) for after, _ in bounds]) - 1
+                           if events.window.start is not None else ibis.literal(n - 1))
+        high = ibis.least(newest_until, in_window_until)
+        rows = rows.select(PK, ref_index=ibis.range(low.cast("int64"), high.cast("int64") + 1).unnest())
+        refs = self.refs.select("ref_index", REF)
+        return rows.view().join(refs, "ref_index").select(PK, REF)
+
     def possible(self, population: m.Criterion) -> Candidates | None:
         """The patients who could meet an age/sex population on some reference date (None: anyone): those of
         the right sex whose age over the dates' span reaches the age range. Only their facts need reading."""
         parts = population.parts if isinstance(population, m.AllOf) else (population,)
         if not parts or not all(isinstance(p, (m.AgeRange, m.SexIs)) for p in parts):
             return None
+        key = ("possible", parts)
+        if key in self._memo:
+            return self._memo[key]
         persons = self.persons()
         first, last = self.reference_dates[0], self.reference_dates[-1]
         tests = []
@@ -497,7 +526,8 @@ class Evaluation:
         table = persons.filter(*tests).select(PK)
         if self.materialise:
             table = self._keep(table, "possible")
-        return Candidates(table, ("possible", population), False, patients_only=True)
+        self._memo[key] = Candidates(table, key, False, patients_only=True)
+        return self._memo[key]
 
     # --- criteria ------------------------------------------------------------------------------------------------
 
@@ -583,11 +613,8 @@ class Evaluation:
                 until = self._window(events.window)[1]
                 refs = self.refs.select(REF, until)
                 pairs = first.join(refs, [first.first_day <= refs[until]]).select(PK, REF)
-            case m.HasEvents(events, 1):
-                pairs = self.latest(events, cand).select(PK, REF)
             case m.HasEvents(events, at_least):
-                n = self.counts(events, cand)
-                pairs = n.filter(n.n >= at_least).select(PK, REF)
+                pairs = self.at_least(events, cand, at_least)
             case m.HasDistinctCodes(events, at_least):
                 n = self.distinct_codes(events, cand)
                 pairs = n.filter(n.n >= at_least).select(PK, REF)
