@@ -140,10 +140,20 @@ def holds(criterion: m.Criterion, record: PatientRecord, reference_date: date) -
 
 
 def fact(events: m.Events, record: PatientRecord, reference_date: date) -> dict[str, Any] | None:
+    """The newest row; at the same time one with a number first and the highest number, then likewise the text,
+    then the lowest code and row id (the engine's rule, so a worklist never depends on row order)."""
     source = events.source
-    latest = _latest(select(events, record, reference_date), source, source.value)
-    if latest is None:
+    rows = select(events, record, reference_date)
+    if not rows:
         return None
+
+    def rank(r: dict) -> tuple:
+        value = r.get(source.value) if source.value else None
+        text = r.get(source.text) if source.text else None
+        return (r[source.time], value is not None, value if value is not None else 0, text is not None, text or "")
+
+    best = max(rank(r) for r in rows)
+    latest = min((r for r in rows if rank(r) == best), key=lambda r: (r[source.code], r.get("row_id") or 0))
     return {"date": _day(latest[source.day]), "code": latest[source.code],
             "value": latest.get(source.value) if source.value else None,
             "text": latest.get(source.text) if source.text else None}
