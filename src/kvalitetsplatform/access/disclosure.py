@@ -8,7 +8,7 @@ that exist but the viewer is not shown at all.
 - Primary suppression: counts 1 … threshold-1 are hidden (default threshold 5, so 1–4).
 - Secondary suppression: a sensitive cell must not be recoverable from what is published. `protect` audits every
   primary-suppressed cell exactly with linear programming (min and max of the cell subject to all relations, the published values and
-  the viewer's own cells; HiGHS via scipy) and hides complementary cells until every such cell's feasible interval
+  the viewer's own cells; HiGHS) and hides complementary cells until every such cell's feasible interval
   is at least `protection` wide (default: the threshold, i.e. wider than the whole suppressed range 1–4). Cells the
   viewer knows are never hidden from them, and count as published for the audit: a practice that subtracts its own
   numbers from the cluster total learns nothing more. Complementary cells are not sensitive themselves (they hold
@@ -26,8 +26,8 @@ from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 import numpy as np
+from highspy._core import HighsLp, HighsModelStatus, MatrixFormat, ObjSense, _Highs, kHighsInf
 from scipy import sparse
-from scipy.optimize import linprog
 
 Key = Hashable
 EPS = 1e-6
@@ -102,7 +102,7 @@ def protect(table: CellTable, policy: DisclosurePolicy) -> Protection:
         pending = sensitive - safe
         if not pending:
             break
-        intervals = feasible_intervals(table, suppressed, policy, targets=pending)
+        intervals = feasible_intervals(table, suppressed, policy, targets=pending, enough=policy.width)
         exposed = sorted((k for k, (lo, hi) in intervals.items() if hi - lo < policy.width - EPS), key=repr)
         safe |= pending - set(exposed)
         added = 0
@@ -150,9 +150,15 @@ def _complement(table: CellTable, cell: Key, suppressed: set, open_: set, missin
 
 
 def feasible_intervals(table: CellTable, suppressed: set[Key], policy: DisclosurePolicy,
-                       targets: set[Key] | None = None) -> dict[Key, tuple[float, float]]:
+                       targets: set[Key] | None = None, enough: float | None = None) -> dict[Key, tuple[float, float]]:
     """The attacker's interval [min, max] for each target (default: every suppressed cell), given the relations,
-    the values as the policy publishes them and the viewer's own cells."""
+    the values as the policy publishes them and the viewer's own cells.
+
+    One HiGHS model per connected component; each bound is a re-solve with only the objective changed (warm
+    start from the previous basis). Every solution is a feasible table, so the values seen for a cell across the
+    solutions so far lie inside its interval: with `enough`, a target whose seen values already span `enough` needs
+    no LP of its own, and its interval is returned as that seen span (narrower than the exact one, never wider).
+    Every other interval is exact."""
     targets = suppressed if targets is None else targets
     table = _pooled(table)
     low_slack, high_slack = policy.rounding_slack()
@@ -195,36 +201,77 @@ def feasible_intervals(table: CellTable, suppressed: set[Key], policy: Disclosur
 
     result: dict[Key, tuple[float, float]] = {}
     for root, keys in components.items():
-        wanted = [k for k in keys if k in targets]
-        if not wanted:
-            continue
-        index = {k: i for i, k in enumerate(keys)}
-        eq_rows, eq_rhs, ub_rows, ub_rhs = [], [], [], []
-        for members, coefficients, kind in relations_of.get(root, []):
-            row = np.zeros(len(keys))
-            rhs = 0.0
-            for k, c in zip(members, coefficients):
-                if k in index:
-                    row[index[k]] += c
-                else:
-                    rhs -= c * fixed[k]
-            (eq_rows if kind == "eq" else ub_rows).append(row)
-            (eq_rhs if kind == "eq" else ub_rhs).append(rhs)
-        lp = dict(A_eq=sparse.csr_array(np.array(eq_rows)) if eq_rows else None,
-                  b_eq=np.array(eq_rhs) if eq_rows else None,
-                  A_ub=sparse.csr_array(np.array(ub_rows)) if ub_rows else None,
-                  b_ub=np.array(ub_rhs) if ub_rows else None, bounds=[bounds[k] for k in keys], method="highs")
-        for k in wanted:
-            c = np.zeros(len(keys))
-            c[index[k]] = 1.0
-            low = linprog(c, **lp)
-            high = linprog(-c, **lp)
-            if low.status == 2 or high.status == 2:
-                raise DisclosureError(f"relationerne omkring celle {k!r} er modstridende")
-            lo = low.fun if low.status == 0 else 0.0
-            hi = -high.fun if high.status == 0 else float("inf")
-            result[k] = (lo, hi)
+        wanted = sorted((k for k in keys if k in targets), key=repr)
+        if wanted:
+            result.update(_component_intervals(keys, wanted, relations_of.get(root, []), bounds, fixed, enough))
     return result
+
+
+def _component_intervals(keys: list[Key], wanted: list[Key], relations: list, bounds: dict, fixed: dict,
+                         enough: float | None) -> dict[Key, tuple[float, float]]:
+    index = {k: i for i, k in enumerate(keys)}
+    rows, columns, values, row_lower, row_upper = [], [], [], [], []
+    for members, coefficients, kind in relations:
+        rhs = 0.0
+        for k, c in zip(members, coefficients):
+            if k in index:
+                rows.append(len(row_lower))
+                columns.append(index[k])
+                values.append(c)
+            else:
+                rhs -= c * fixed[k]
+        row_lower.append(rhs if kind == "eq" else -kHighsInf)
+        row_upper.append(rhs)
+    matrix = sparse.csc_array((values, (rows, columns)), shape=(len(row_lower), len(keys)))
+    matrix.sum_duplicates()
+    lp = HighsLp()
+    lp.num_col_, lp.num_row_ = len(keys), len(row_lower)
+    lp.col_cost_ = np.zeros(len(keys))
+    lp.col_lower_ = np.array([bounds[k][0] for k in keys], dtype=float)
+    lp.col_upper_ = np.array([kHighsInf if bounds[k][1] is None else bounds[k][1] for k in keys], dtype=float)
+    lp.row_lower_, lp.row_upper_ = np.array(row_lower, dtype=float), np.array(row_upper, dtype=float)
+    lp.a_matrix_.format_ = MatrixFormat.kColwise
+    lp.a_matrix_.start_, lp.a_matrix_.index_ = matrix.indptr, matrix.indices
+    lp.a_matrix_.value_ = matrix.data
+    solver = _Highs()
+    solver.setOptionValue("output_flag", False)
+    solver.setOptionValue("presolve", "off")  # tiny models, re-solved from the previous basis
+    solver.passModel(lp)
+    seen_low = np.full(len(keys), np.inf)
+    seen_high = np.full(len(keys), -np.inf)
+    feasible = False
+    out: dict[Key, tuple[float, float]] = {}
+    previous = None
+    for k in wanted:
+        i = index[k]
+        if enough is not None and seen_high[i] - seen_low[i] >= enough - EPS:
+            out[k] = (float(seen_low[i]), float(seen_high[i]))
+            continue
+        if previous is not None:
+            solver.changeColCost(previous, 0.0)
+        solver.changeColCost(i, 1.0)
+        previous = i
+        bound = []
+        for sense in (ObjSense.kMinimize, ObjSense.kMaximize):
+            solver.changeObjectiveSense(sense)
+            solver.run()
+            status = solver.getModelStatus()
+            if status == HighsModelStatus.kOptimal:
+                feasible = True
+                point = np.asarray(solver.getSolution().col_value)
+                np.minimum(seen_low, point, out=seen_low)
+                np.maximum(seen_high, point, out=seen_high)
+                bound.append(solver.getInfo().objective_function_value)
+            elif sense == ObjSense.kMaximize and feasible and status in (HighsModelStatus.kUnbounded,
+                                                                         HighsModelStatus.kUnboundedOrInfeasible):
+                bound.append(float("inf"))
+            elif status == HighsModelStatus.kInfeasible or (status == HighsModelStatus.kUnboundedOrInfeasible
+                                                            and not feasible):
+                raise DisclosureError(f"relationerne omkring celle {k!r} er modstridende")
+            else:
+                raise DisclosureError(f"celle {k!r} kunne ikke afgrænses ({status.name})")
+        out[k] = (bound[0], bound[1])
+    return out
 
 
 def _pooled(table: CellTable) -> CellTable:
