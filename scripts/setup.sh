@@ -15,7 +15,10 @@ if ! command -v uv >/dev/null 2>&1; then
 fi
 
 echo "» Installerer Python-miljøet (.venv) fra uv.lock"
-uv sync --frozen --python python3.11 "$@"
+# Byte-compiled at install: where PYTHONDONTWRITEBYTECODE is set (as on CI machines) every `kp` command would
+# otherwise compile Ibis, pandas and SciPy from source at each start (seconds per command).
+uv sync --frozen --python python3.11 --compile-bytecode "$@"
+.venv/bin/python -m compileall -q src >/dev/null
 
 # The browser libraries the web platform serves itself (htmx 2.0.x, Vega, Vega-Lite, vega-embed; no CDN at run time),
 # pinned in src/kvalitetsplatform/web/assets/package-lock.json.
