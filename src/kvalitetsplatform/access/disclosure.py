@@ -98,17 +98,18 @@ def protect(table: CellTable, policy: DisclosurePolicy) -> Protection:
             suppressed.add(k)
     sensitive = set(suppressed)  # what must stay uncertain; complements are hidden only to protect these
     safe: set[Key] = set()  # hiding more cells only widens intervals, so a safe cell stays safe
+    pooled, relations = _pooled(table), _Relations(table)
     while True:
         pending = sensitive - safe
         if not pending:
             break
-        intervals = feasible_intervals(table, suppressed, policy, targets=pending, enough=policy.width)
+        intervals = _intervals(pooled, suppressed, policy, pending, enough=policy.width)
         exposed = sorted((k for k, (lo, hi) in intervals.items() if hi - lo < policy.width - EPS), key=repr)
         safe |= pending - set(exposed)
         added = 0
         for k in exposed:
             lo, hi = intervals[k]
-            choice = _complement(table, k, suppressed, open_, policy.width - (hi - lo))
+            choice = _complement(table, relations, k, suppressed, open_, policy.width - (hi - lo))
             if choice is not None:
                 suppressed.add(choice)
                 added += 1
@@ -119,19 +120,29 @@ def protect(table: CellTable, policy: DisclosurePolicy) -> Protection:
     return Protection(frozenset(suppressed), published)
 
 
-def _complement(table: CellTable, cell: Key, suppressed: set, open_: set, missing: float) -> Key | None:
+class _Relations:
+    """The table's relations, each as (its total or None for a ≤ pair, its members), indexed by member."""
+
+    def __init__(self, table: CellTable):
+        self.members = [(total, (total, *parts)) for total, parts in table.additive]
+        self.members += [(None, pair) for pair in table.at_most]
+        self.touching: dict[Key, list[int]] = {}
+        for i, (_, members) in enumerate(self.members):
+            for k in members:
+                self.touching.setdefault(k, []).append(i)
+
+
+def _complement(table: CellTable, relations: _Relations, cell: Key, suppressed: set, open_: set,
+                missing: float) -> Key | None:
     """The published cell to hide beside an exposed one. Searched outwards from the cell through relations whose
     other hidden members connect to it: the nearest relation first, parts before totals, the smallest value that
     gives the missing width (else the largest)."""
-    relations = [(total, (total, *parts)) for total, parts in table.additive]
-    relations += [(None, pair) for pair in table.at_most]
-    reached, frontier, depth = {cell}, [cell], 0
+    reached, frontier = {cell}, [cell]
     while frontier:
         candidates: list[tuple] = []
         next_frontier = []
-        for total, members in relations:
-            if not any(k in frontier for k in members):
-                continue
+        for i in sorted({i for k in frontier for i in relations.touching.get(k, ())}):
+            total, members = relations.members[i]
             for k in members:
                 if k in reached:
                     continue
@@ -145,7 +156,7 @@ def _complement(table: CellTable, cell: Key, suppressed: set, open_: set, missin
                     next_frontier.append(k)
         if candidates:
             return min(candidates)[-1]
-        frontier, depth = next_frontier, depth + 1
+        frontier = next_frontier
     return None
 
 
@@ -159,8 +170,12 @@ def feasible_intervals(table: CellTable, suppressed: set[Key], policy: Disclosur
     solutions so far lie inside its interval: with `enough`, a target whose seen values already span `enough` needs
     no LP of its own, and its interval is returned as that seen span (narrower than the exact one, never wider).
     Every other interval is exact."""
-    targets = suppressed if targets is None else targets
-    table = _pooled(table)
+    return _intervals(_pooled(table), suppressed, policy, suppressed if targets is None else targets, enough)
+
+
+def _intervals(table: CellTable, suppressed: set[Key], policy: DisclosurePolicy, targets: set[Key],
+               enough: float | None) -> dict[Key, tuple[float, float]]:
+    """`feasible_intervals` over a table already pooled."""
     low_slack, high_slack = policy.rounding_slack()
     fixed: dict[Key, float] = {}
     bounds: dict[Key, tuple[float, float | None]] = {}

@@ -22,16 +22,18 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from threading import Lock
 
 from sqlalchemy.engine import Engine
 
 from kvalitetsplatform.access.audit import AuditLog
 from kvalitetsplatform.access.disclosure import CellTable, DisclosureError, DisclosurePolicy, protect
-from kvalitetsplatform.access.orgs import Organisation, load_organisation
+from kvalitetsplatform.access.orgs import Organisation, organisation_from_rows, organisation_rows
 from kvalitetsplatform.access.principal import Principal
 from kvalitetsplatform.access.results import STRATUM_DIMS, ResultStore
 from kvalitetsplatform.access.roles import NATIONAL, ORG_LEVELS, ROLES, Purpose, Role, purpose_of
 from kvalitetsplatform.access.usage import UsageRecorder
+from kvalitetsplatform.access.views import ViewStore, view_key
 
 OWN, NAMED, LETTERED = 3, 2, 1  # how a unit is shown; a person with several grants gets the most open one
 WORKLIST_STATUS = ("all", "missing", "met")
@@ -56,17 +58,29 @@ class Gate:
     catalogue: object | None = None  # indicators.Catalogue
     reveal: Callable[[list[int]], dict] | None = None  # patient_key → Identity (the identity vault)
     policies: dict | None = None  # Role → DisclosurePolicy; default DisclosurePolicy() for every role
-    cache_size: int = 256
+    cache_size: int = 256  # protected views kept in this process, in front of `views`
+    views: ViewStore | None = None  # protected views kept on disk (`access.views`); default: this process only
 
     def __post_init__(self):
         object.__setattr__(self, "_cache", OrderedDict())
+        object.__setattr__(self, "_lock", Lock())
+        object.__setattr__(self, "_org", None)
+        if self.views is None:
+            object.__setattr__(self, "views", ViewStore(None))
         object.__setattr__(self, "usage", UsageRecorder(self.engine))
 
     # -- scope --------------------------------------------------------------------------------------------------
 
     def _organisation(self) -> Organisation:
+        """The organisation as the app DB holds it now; rebuilt (and its fingerprint hashed) only when it changed."""
         with self.engine.connect() as conn:
-            return load_organisation(conn)
+            rows = organisation_rows(conn)
+        kept = self._org
+        if kept is not None and kept[0] == rows:
+            return kept[1]
+        org = organisation_from_rows(rows)
+        object.__setattr__(self, "_org", (rows, org))
+        return org
 
     def _scope(self, principal: Principal, org: Organisation, day: date) -> dict[tuple[str, str], int]:
         """Org units whose results this person may see on `day`, and how (own, named, lettered)."""
@@ -141,54 +155,117 @@ class Gate:
                 org_level: str | None = None, org_id: str | None = None, stratum_dim: str | None = None,
                 stratum: str | None = None, record: bool = True) -> list[dict]:
         """Protected results of one indicator (all its dates, or one) that this person may see, filtered."""
-        if org_level is not None and org_level not in ORG_LEVELS:
-            raise InvalidQuery(f"org_level skal være en af {', '.join(ORG_LEVELS)}")
-        if stratum_dim is not None and stratum_dim not in STRATUM_DIMS:
-            raise InvalidQuery(f"stratum_dim skal være en af {', '.join(STRATUM_DIMS)}")
+        _check_filters(org_level, stratum_dim)
         if not any(ROLES[g.role].sees_results for g in principal.grants):
             return []
         dates = [ref_date] if ref_date is not None else self.store.periods(indicator_id)
         org = self._organisation()
-        rows: list[dict] = []
-        for day in dates:
-            rows.extend(self._protected_view(principal, org, indicator_id, day))
-        rows = [r for r in rows
-                if (org_level is None or r["org_level"] == org_level) and (org_id is None or r["org_id"] == org_id)
-                and (stratum_dim is None or r["stratum_dim"] == stratum_dim)
-                and (stratum is None or r["stratum"] == stratum)]
+        views = self._protected_views(principal, org, [(indicator_id, day) for day in dates])
+        rows = [r for day in dates for r in _select(views[(indicator_id, day)], org_level, org_id, stratum_dim,
+                                                    stratum)]
         if record:
             self._log(principal, "results_view", org, object=f"indicator:{indicator_id}",
                       details={"ref_date": ref_date, "org_level": org_level, "org_id": org_id, "rows": len(rows)})
         return rows
 
-    def _protected_view(self, principal: Principal, org: Organisation, indicator_id: str, day: date) -> list[dict]:
-        # what is visible, which data and which organisation (memberships, the clusters' choices): a cache entry is
-        # never served to a different scope, nor after a rule or the data changed
-        key = (principal.scope_key, indicator_id, day, self.store.version(), org.fingerprint)
-        cache = self._cache
-        if key in cache:
-            cache.move_to_end(key)
-            return cache[key]
-        view = self._build_view(principal, org, indicator_id, day)
-        cache[key] = view
-        while len(cache) > self.cache_size:
-            cache.popitem(last=False)
-        return view
+    def results_many(self, principal: Principal, indicator_ids: Iterable[str], ref_dates: Iterable[date],
+                     org_level: str | None = None, org_id: str | None = None, stratum_dim: str | None = None,
+                     stratum: str | None = None) -> dict[tuple[str, date], list[dict]]:
+        """For every indicator × date exactly what `results(principal, indicator, date, …, record=False)` gives,
+        from one look-up of the kept views and at most one results-store read for the views not yet protected.
+        Not logged: the page that asks records one view of itself."""
+        _check_filters(org_level, stratum_dim)
+        pairs = [(i, d) for i in dict.fromkeys(indicator_ids) for d in dict.fromkeys(ref_dates)]
+        if not any(ROLES[g.role].sees_results for g in principal.grants):
+            return {pair: [] for pair in pairs}
+        views = self._protected_views(principal, self._organisation(), pairs)
+        return {pair: _select(views[pair], org_level, org_id, stratum_dim, stratum) for pair in pairs}
 
-    def _build_view(self, principal: Principal, org: Organisation, indicator_id: str, day: date) -> list[dict]:
-        scope = self._scope(principal, org, day)
-        if not scope:
-            return []
+    def own_results(self, principal: Principal, ydernummer: str, indicator_ids: Iterable[str],
+                    ref_dates: Iterable[date], stratum_dim: str | None = None) -> dict[tuple[str, date], list[dict]]:
+        """The person's own practice's figures (shown raw: they are never suppressed for their owner), read in one
+        query without protecting anyone else's; the rows are those the protected views hold for that practice."""
+        _check_filters(None, stratum_dim)
+        if not any(g.role in (Role.GP, Role.PRACTICE_STAFF) and g.scope_code == ydernummer
+                   for g in principal.grants):
+            raise AccessDenied("Du har ikke adgang til denne praksis' egne tal.")
+        pairs = [(i, d) for i in dict.fromkeys(indicator_ids) for d in dict.fromkeys(ref_dates)]
+        org = self._organisation()
+        out: dict[tuple[str, date], list[dict]] = {pair: [] for pair in pairs}
+        for r in self.store.cells([i for i, _ in pairs], [d for _, d in pairs], {"practice": [ydernummer]}):
+            pair = (r["indicator_id"], r["ref_date"])
+            if pair in out and r["org_level"] == "practice" and r["org_id"] == ydernummer:
+                n, d = int(round(float(r["numerator"] or 0))), int(round(float(r["denominator"] or 0)))
+                out[pair].append(self._shown(r, n, d, OWN, org, {}))
+        return {pair: _select(sorted(rows, key=_order), None, None, stratum_dim, None) for pair, rows in out.items()}
+
+    def protect_views(self, principal: Principal, indicator_ids: Iterable[str], ref_dates: Iterable[date]) -> int:
+        """Protect and keep this person's views of these indicators and dates ahead of their first request (`kp
+        protect`); returns how many views the scope has. Nothing is shown, so nothing is logged."""
+        if not any(ROLES[g.role].sees_results for g in principal.grants):
+            return 0
+        pairs = [(i, d) for i in dict.fromkeys(indicator_ids) for d in dict.fromkeys(ref_dates)]
+        return len(self._protected_views(principal, self._organisation(), pairs))
+
+    def _protected_views(self, principal: Principal, org: Organisation,
+                         pairs: list[tuple[str, date]]) -> dict[tuple[str, date], list[dict]]:
+        """The protected view of each (indicator, date): from this process's cache, else the kept views, else
+        protected now (all missing ones from one results-store read) and kept. The key holds what the person may
+        see, the indicator and date, the results version, the organisation and the policy
+        (`access.views.view_key`): a view is never served to a different scope, nor after a rule or the data
+        changed."""
+        version = self.store.version()
+        policy = self._policy(principal)
+        keys = {pair: view_key(principal.scope_key, *pair, version, org.fingerprint, policy) for pair in pairs}
+        out: dict[tuple[str, date], list[dict]] = {}
+        with self._lock:
+            for pair, key in keys.items():
+                if key in self._cache:
+                    self._cache.move_to_end(key)
+                    out[pair] = self._cache[key]
+        missing = [pair for pair in pairs if pair not in out]
+        if missing:
+            kept = self.views.get_many(keys[pair] for pair in missing)
+            out.update({pair: kept[keys[pair]] for pair in missing if keys[pair] in kept})
+            missing = [pair for pair in missing if pair not in out]
+        if missing:
+            built = self._build_views(principal, org, policy, missing)
+            out.update(built)
+            if self.store.version() == version:  # not kept if a compute run finished meanwhile
+                self.views.put_many({keys[pair]: view for pair, view in built.items()}, version)
+        with self._lock:
+            for pair, key in keys.items():
+                self._cache[key] = out[pair]
+                self._cache.move_to_end(key)
+            while len(self._cache) > self.cache_size:
+                self._cache.popitem(last=False)
+        return out
+
+    def _build_views(self, principal: Principal, org: Organisation, policy: DisclosurePolicy,
+                     pairs: list[tuple[str, date]]) -> dict[tuple[str, date], list[dict]]:
+        scopes = {day: self._scope(principal, org, day) for day in {d for _, d in pairs}}
         by_level: dict[str, set[str]] = {}
-        for level, code in scope:
-            by_level.setdefault(level, set()).add(code)
-        rows = self.store.cells(indicator_id, day, by_level)
-        rows = [r for r in rows if (r["org_level"], r["org_id"]) in scope]  # belt and braces
+        for scope in scopes.values():
+            for level, code in scope:
+                by_level.setdefault(level, set()).add(code)
+        cells: dict[tuple[str, date], list[dict]] = {}
+        if by_level:
+            for r in self.store.cells({i for i, _ in pairs}, scopes, by_level):
+                cells.setdefault((r["indicator_id"], r["ref_date"]), []).append(r)
+        views = {}
+        for indicator_id, day in pairs:
+            scope = scopes[day]
+            rows = [r for r in cells.get((indicator_id, day), []) if (r["org_level"], r["org_id"]) in scope]
+            views[(indicator_id, day)] = self._protect_rows(org, indicator_id, day, scope, rows, policy)
+        return views
+
+    def _protect_rows(self, org: Organisation, indicator_id: str, day: date, scope: dict, rows: list[dict],
+                      policy: DisclosurePolicy) -> list[dict]:
         if not rows:
             return []
         table = _cell_table(rows, org, day, scope, rows[0]["kind"] or self._kind(indicator_id))
         try:
-            protection = protect(table, self._policy(principal))
+            protection = protect(table, policy)
         except DisclosureError:
             return []  # fail closed: a table that cannot be protected is not shown at all
         letters: dict[str, dict[str, str]] = {}
@@ -196,27 +273,33 @@ class Gate:
         for r in rows:
             unit = (r["org_level"], r["org_id"])
             s = (r["stratum_dim"], r["stratum"])
-            n_key, d_key = ("n", *unit, *s), ("d", *unit, *s)
-            n, d = protection.shown(n_key), protection.shown(d_key)
-            hidden = n is None or d is None
-            out = {"indicator_id": r["indicator_id"], "ref_date": r["ref_date"], "org_level": r["org_level"],
-                   "org_id": r["org_id"], "org_name": self._name(org, unit), "stratum_dim": r["stratum_dim"],
-                   "stratum": r["stratum"], "own": scope[unit] == OWN, "numerator": n, "denominator": d,
-                   "suppressed": hidden}
-            for f in ("rate", "ci_low", "ci_high", "percentile", "cluster_rank", "target_met"):
-                out[f] = None if hidden else r[f]
-            if not hidden and (n, d) != (r["numerator"], r["denominator"]):  # rounded: rates from rounded counts
-                out["rate"] = (r["rate"] * (n * r["denominator"]) / (r["numerator"] * d)
-                               if r["numerator"] and d and r["rate"] is not None else (0.0 if d else None))
-                out["ci_low"] = out["ci_high"] = None
-            if scope[unit] == LETTERED:
-                cluster = next(m.cluster_id for m in org.of_practice(r["org_id"]) if m.covers(day))
-                letter = letters.setdefault(cluster, self.letter(cluster, org))[r["org_id"]]
-                out["org_id"], out["org_name"] = letter, f"Praksis {letter}"
-            view.append(out)
-        view.sort(key=lambda v: (ORG_LEVELS.index(v["org_level"]), v["org_id"], STRATUM_DIMS.index(v["stratum_dim"])
-                                 if v["stratum_dim"] in STRATUM_DIMS else 9, v["stratum"] or ""))
+            n, d = protection.shown(("n", *unit, *s)), protection.shown(("d", *unit, *s))
+            view.append(self._shown(r, n, d, scope[unit], org, letters))
+        view.sort(key=_order)
         return view
+
+    def _shown(self, r: dict, n: int | None, d: int | None, how: int, org: Organisation,
+               letters: dict[str, dict[str, str]]) -> dict:
+        """One result row as shown: counts as published (None when hidden), rates hidden with their counts, a
+        lettered peer relabelled."""
+        hidden = n is None or d is None
+        out = {"indicator_id": r["indicator_id"], "ref_date": r["ref_date"], "org_level": r["org_level"],
+               "org_id": r["org_id"], "org_name": self._name(org, (r["org_level"], r["org_id"])),
+               "stratum_dim": r["stratum_dim"], "stratum": r["stratum"], "own": how == OWN, "numerator": n,
+               "denominator": d, "suppressed": hidden}
+        for f in ("rate", "ci_low", "ci_high", "percentile", "cluster_rank", "target_met"):
+            out[f] = None if hidden else r[f]
+        if not hidden and (n, d) != (r["numerator"], r["denominator"]):  # rounded: rates from rounded counts
+            out["rate"] = (r["rate"] * (n * r["denominator"]) / (r["numerator"] * d)
+                           if r["numerator"] and d and r["rate"] is not None else (0.0 if d else None))
+            out["ci_low"] = out["ci_high"] = None
+        if how == LETTERED:
+            cluster = next(m.cluster_id for m in org.of_practice(r["org_id"]) if m.covers(r["ref_date"]))
+            if cluster not in letters:
+                letters[cluster] = self.letter(cluster, org)
+            letter = letters[cluster][r["org_id"]]
+            out["org_id"], out["org_name"] = letter, f"Praksis {letter}"
+        return out
 
     def _kind(self, indicator_id: str) -> str:
         if self.catalogue is not None:
@@ -254,16 +337,16 @@ class Gate:
             raise InvalidQuery(f"status skal være en af {', '.join(WORKLIST_STATUS)}")
         purpose = purpose_of(purpose).value
         practice = self._clinical_practice(principal, ydernummer)
-        if ref_date is None:
-            periods = self.store.flag_periods(practice)
-            ref_date = periods[-1] if periods else None
-            if ref_date is None:
-                return []
-        rows = [r for r in self.store.flags(practice, indicator_id, ref_date) if r["in_denominator"]]
-        if status == "missing":
-            rows = [r for r in rows if not r["in_numerator"]]
-        elif status == "met":
-            rows = [r for r in rows if r["in_numerator"]]
+        rows = self.store.worklist_flags(practice, indicator_id, ref_date,
+                                         {"missing": False, "met": True}.get(status))
+        if ref_date is None:  # the practice's newest date
+            if rows:
+                ref_date = rows[0]["ref_date"]
+            else:
+                periods = self.store.flag_periods(practice)
+                if not periods:
+                    return []
+                ref_date = periods[-1]
         out = [{**{k: r[k] for k in ("indicator_id", "ref_date", "age", "sex", "in_numerator", "fact_date",
                                       "fact_code", "fact_value", "fact_text", "fact_unit")},
                 "ydernummer": practice, "patient_key": str(r["patient_key"])} for r in rows]
@@ -356,7 +439,33 @@ def gate_for(settings, engine: Engine, catalogue=None, store: ResultStore | None
 
     return Gate(engine, store or ResultStore.from_settings(settings), AuditLog(engine,
                 audit_key(settings.session_secret)), letter_key=audit_key(settings.session_secret + b":letters"),
-                catalogue=catalogue, reveal=reveal)
+                catalogue=catalogue, reveal=reveal, views=ViewStore(views_path(settings)))
+
+
+def views_path(settings):
+    """The kept protected views, next to the results store."""
+    return settings.home / "protected_views.sqlite"
+
+
+def _check_filters(org_level: str | None, stratum_dim: str | None) -> None:
+    if org_level is not None and org_level not in ORG_LEVELS:
+        raise InvalidQuery(f"org_level skal være en af {', '.join(ORG_LEVELS)}")
+    if stratum_dim is not None and stratum_dim not in STRATUM_DIMS:
+        raise InvalidQuery(f"stratum_dim skal være en af {', '.join(STRATUM_DIMS)}")
+
+
+def _select(view: list[dict], org_level: str | None, org_id: str | None, stratum_dim: str | None,
+            stratum: str | None) -> list[dict]:
+    """The request's filters applied to a protected view: they select rows and change nothing else."""
+    return [r for r in view
+            if (org_level is None or r["org_level"] == org_level) and (org_id is None or r["org_id"] == org_id)
+            and (stratum_dim is None or r["stratum_dim"] == stratum_dim)
+            and (stratum is None or r["stratum"] == stratum)]
+
+
+def _order(v: dict) -> tuple:
+    return (ORG_LEVELS.index(v["org_level"]), v["org_id"],
+            STRATUM_DIMS.index(v["stratum_dim"]) if v["stratum_dim"] in STRATUM_DIMS else 9, v["stratum"] or "")
 
 
 def _letters(i: int) -> str:

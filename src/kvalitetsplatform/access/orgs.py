@@ -11,6 +11,7 @@ import hashlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cached_property
 
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection, Engine
@@ -48,7 +49,7 @@ class Organisation:
     memberships: tuple[Membership, ...]
     peer_display: dict[str, str]
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """Changes whenever units, memberships or a cluster's display choice change (part of cache keys)."""
         text = repr((sorted(self.units.items()), self.memberships, sorted(self.peer_display.items())))
@@ -77,14 +78,29 @@ class Organisation:
 
 
 def load_organisation(conn: Connection) -> Organisation:
-    units = {(r.level, r.code): OrgUnit(r.level, r.code, r.name, r.region_code)
-             for r in conn.execute(select(org_unit))}
-    memberships = tuple(Membership(r.ydernummer, r.valid_from, r.valid_to, r.cluster_id, r.region_code,
-                                   r.kommune_code)
-                        for r in conn.execute(select(practice_membership).order_by(
-                            practice_membership.c.ydernummer, practice_membership.c.valid_from)))
-    display = {r.cluster_id: r.peer_display for r in conn.execute(select(cluster_setting))}
-    return Organisation(units, memberships, display)
+    return organisation_from_rows(organisation_rows(conn))
+
+
+def organisation_rows(conn: Connection) -> tuple:
+    """The organisation as plain rows: equal rows give an equal Organisation (the gate keeps one per change)."""
+    units = tuple(tuple(r) for r in conn.execute(select(org_unit.c.level, org_unit.c.code, org_unit.c.name,
+                                                        org_unit.c.region_code).order_by(org_unit.c.level,
+                                                                                         org_unit.c.code)))
+    memberships = tuple(tuple(r) for r in conn.execute(
+        select(practice_membership.c.ydernummer, practice_membership.c.valid_from, practice_membership.c.valid_to,
+               practice_membership.c.cluster_id, practice_membership.c.region_code,
+               practice_membership.c.kommune_code)
+        .order_by(practice_membership.c.ydernummer, practice_membership.c.valid_from)))
+    display = tuple(tuple(r) for r in conn.execute(select(cluster_setting.c.cluster_id,
+                                                          cluster_setting.c.peer_display)
+                                                   .order_by(cluster_setting.c.cluster_id)))
+    return units, memberships, display
+
+
+def organisation_from_rows(rows: tuple) -> Organisation:
+    units, memberships, display = rows
+    return Organisation({(level, code): OrgUnit(level, code, name, region) for level, code, name, region in units},
+                        tuple(Membership(*m) for m in memberships), dict(display))
 
 
 def replace_organisation(engine: Engine, units: Iterable[OrgUnit], memberships: Iterable[Membership]) -> dict:

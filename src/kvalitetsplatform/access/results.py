@@ -88,10 +88,13 @@ class ResultStore:
                           .select("ref_date").distinct().order_by("ref_date"))
         return [r["ref_date"] for r in rows]
 
-    def cells(self, indicator_id: str, ref_date: date, units: dict[str, Iterable[str]]) -> list[dict]:
-        """Result rows of one indicator and date for the given org units ({level: codes}); nothing else is read."""
+    def cells(self, indicator_ids: Iterable[str], ref_dates: Iterable[date],
+              units: dict[str, Iterable[str]]) -> list[dict]:
+        """Result rows of these indicators and dates for the given org units ({level: codes}), in one read; nothing
+        else is read."""
+        indicator_ids, ref_dates = sorted(set(indicator_ids)), sorted(set(ref_dates))
         units = {level: sorted(set(codes)) for level, codes in units.items() if codes}
-        if not units:
+        if not units or not indicator_ids or not ref_dates:
             return []
 
         def build(b):
@@ -100,19 +103,23 @@ class ResultStore:
             for level, codes in units.items():
                 clause = (t.org_level == level) & t.org_id.isin(codes)
                 where = clause if where is None else where | clause
-            return t.filter(t.indicator_id == indicator_id, t.ref_date == ref_date, where)
+            return t.filter(t.indicator_id.isin(indicator_ids), t.ref_date.isin(ref_dates), where)
 
         return self._read(build)
 
-    def flags(self, ydernummer: str, indicator_id: str | None, ref_date: date | None) -> list[dict]:
+    def worklist_flags(self, ydernummer: str, indicator_id: str, ref_date: date | None,
+                       in_numerator: bool | None) -> list[dict]:
+        """The practice's patients in the indicator's denominator on `ref_date` (default: the practice's newest
+        date), optionally only those (not) in the numerator; one query."""
         def build(b):
-            t = _flag_view(b.table("patient_flag"))
-            conditions = [t.ydernummer == ydernummer]
-            if indicator_id is not None:
-                conditions.append(t.indicator_id == indicator_id)
-            if ref_date is not None:
-                conditions.append(t.ref_date == ref_date)
-            return t.filter(*conditions).order_by("indicator_id", "patient_key")
+            raw = b.table("patient_flag")
+            t = _flag_view(raw)
+            day = ref_date if ref_date is not None else raw.filter(raw.ydernummer == ydernummer).ref_date.max()
+            conditions = [t.ydernummer == ydernummer, t.indicator_id == indicator_id, t.ref_date == day,
+                          t.in_denominator]
+            if in_numerator is not None:
+                conditions.append(t.in_numerator == in_numerator)
+            return t.filter(*conditions).order_by("patient_key")
 
         return self._read(build)
 

@@ -55,3 +55,4 @@ from kvalitetsplatform.cli import users as _users  # noqa: E402,F401
 from kvalitetsplatform.cli import audit as _audit  # noqa: E402,F401
 from kvalitetsplatform.cli import serve as _serve  # noqa: E402,F401
 from kvalitetsplatform.cli import reports as _reports  # noqa: E402,F401
+from kvalitetsplatform.cli import protect as _protect  # noqa: E402,F401
