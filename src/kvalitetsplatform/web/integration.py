@@ -1,9 +1,9 @@
 """The web's ReportSource answered by the access gate: the gate's rows turned into the shapes the pages arrange.
 
 Nothing here decides access: scope, grain, disclosure control, letters for peers and audit are the gate's. What is
-added is presentation (labels, the deciding fact in words) and a read-through cache of the gate's answers keyed by
-the principal's scope key and the results' version, so a page that asks for the same protected view twice (a tile
-and its sparkline) reads it once; entries are never shared between different scopes.
+added is presentation (labels, the deciding fact in words); protected views are kept by the gate (in this process
+and on disk), and a page asks for all the indicators and dates it shows in one call (`figures_many`). The reference
+dates are cached here by scope key and results version.
 """
 
 from __future__ import annotations
@@ -64,23 +64,24 @@ class GateSource:
         first = catalogue.packages[0].indicators[0].id
         return self._cached(principal, ("periods", first), lambda: list(self.gate.periods(principal, first)))
 
-    def _view(self, principal: Principal, indicator_id: str, day: date) -> list[dict]:
-        return self._cached(principal, ("view", indicator_id, day),
-                            lambda: self.gate.results(principal, indicator_id, ref_date=day, record=False))
-
     def figures(self, principal: Principal, indicator_id: str, ref_dates: Sequence[date] | None = None,
                 level: str | None = None, code: str | None = None, strata: bool = False) -> list[Figure]:
+        return self.figures_many(principal, [indicator_id], ref_dates, level, code, strata)[indicator_id]
+
+    def figures_many(self, principal: Principal, indicator_ids: Sequence[str], ref_dates: Sequence[date] | None = None,
+                     level: str | None = None, code: str | None = None,
+                     strata: bool = False) -> dict[str, list[Figure]]:
+        """One gate call for all of them: the practice's own figures read raw (nothing of anyone else's is
+        protected for them), everything else from the gate's protected views."""
         days = list(ref_dates) if ref_dates is not None else self.periods(principal)
-        out = []
-        for day in days:
-            for r in self._view(principal, indicator_id, day):
-                if (level is not None and r["org_level"] != level) or (code is not None and r["org_id"] != code):
-                    continue
-                dim = r["stratum_dim"]
-                if (dim == "total") == strata:
-                    continue
-                out.append(_figure(r))
-        return out
+        ids = list(dict.fromkeys(indicator_ids))
+        if level == "practice" and code is not None and any(
+                g.role in (Role.GP, Role.PRACTICE_STAFF) and g.scope_code == code for g in principal.grants):
+            rows = self.gate.own_results(principal, code, ids, days)
+        else:
+            rows = self.gate.results_many(principal, ids, days, org_level=level, org_id=code)
+        return {i: [_figure(r) for day in days for r in rows[(i, day)] if (r["stratum_dim"] != "total") == strata]
+                for i in ids}
 
     def structure(self) -> Organisation:
         now = monotonic()

@@ -272,10 +272,12 @@ def build_cockpit(page: Page, ydernummer: str) -> dict:
     period = latest_period(page)
     up = parents(page, ydernummer, period) if period else {}
     sections, needs, seen, practice_label, cluster_label = [], 0, False, None, None
-    for pk in packages_for("practice"):
+    packages = packages_for("practice")
+    newest = source.figures_many(p, [i.id for pk in packages for i in pk.indicators], [period]) if period else {}
+    for pk in packages:
         tiles = []
         for ind in pk.indicators:
-            figures = source.figures(p, ind.id, [period]) if period else []
+            figures = newest.get(ind.id, [])
             seen = seen or visible_practice(page, ydernummer, figures)
             current = total(figures, "practice", ydernummer)
             cluster = total(figures, "cluster", up.get("cluster")) if up else None
@@ -308,8 +310,9 @@ def build_trends(page: Page, ydernummer: str, package_id: str) -> dict[str, Char
         raise HTTPException(404)
     recent = source.periods(p)[-SPARK_MONTHS:]
     out, seen = {}, ydernummer in p.clinical_practices
+    own = source.figures_many(p, [i.id for i in package.indicators], recent, "practice", ydernummer) if recent else {}
     for ind in package.indicators:
-        figures = source.figures(p, ind.id, recent, "practice", ydernummer) if recent else []
+        figures = own.get(ind.id, [])
         seen = seen or bool(figures)
         out[f"spark-{ind.id}"] = charts.sparkline(f"spark-{ind.id}", series_of(figures, recent), value_kind(ind),
                                                   loc, ind.title(page.lang))
@@ -570,9 +573,10 @@ def build_cluster(page: Page, cluster_id: str, package_id: str) -> dict:
     package = next((pk for pk in packages if pk.id == package_id), packages[0])
     period = latest_period(page)
     rows, cells, members, label = [], [], {}, None
+    newest = source.figures_many(p, [i.id for i in package.indicators], [period]) if period else {}
     for ind in package.indicators:
         kind = value_kind(ind)
-        figures = source.figures(p, ind.id, [period]) if period else []
+        figures = newest.get(ind.id, [])
         cluster = total(figures, "cluster", cluster_id)
         if cluster is None:
             continue
@@ -672,8 +676,9 @@ def build_overview(page: Page, level: str, code: str, indicator_id: str) -> dict
                     bars, kind, loc, (_("Hele landet"), nat_now.value) if nat_now and nat_now.value is not None
                     else None)
                 charts_by_id[chart.id] = chart
+        newest = source.figures_many(p, [i.id for i in indicators if i.id != ind.id], [period])
         for i in indicators:
-            figs = figures if i.id == ind.id else source.figures(p, i.id, [period])
+            figs = figures if i.id == ind.id else newest[i.id]
             table.append({"indicator": i, "kind": value_kind(i), "package": package_of(i.id),
                           "current": total(figs, level, None if level == "national" else code, period),
                           "national": total(figs, "national", None, period)})

@@ -134,6 +134,11 @@ class ReportSource(Protocol):
         """The protected results of one indicator the person may see (all dates, or these), totals only unless
         `strata` (then the strata only)."""
 
+    def figures_many(self, principal: Principal, indicator_ids: Sequence[str], ref_dates: Sequence[date] | None = None,
+                     level: str | None = None, code: str | None = None,
+                     strata: bool = False) -> dict[str, list[Figure]]:
+        """`figures` for several indicators at once (one read), by indicator id."""
+
     def structure(self) -> Organisation:
         """Which practice lies in which cluster, region and municipality (org metadata, no results): used to find
         a unit's parents and members. Labels always come from the figures (the gate letters peers)."""
