@@ -216,8 +216,9 @@ class Series:
 
 
 def trend(chart_id: str, title: str, series: Sequence[Series], kind: ValueKind, loc: ChartLocale,
-          target: float | None = None) -> Chart:
-    """Monthly values of several org units over time, with the target as a dashed rule."""
+          target: float | None = None, points: bool = True) -> Chart:
+    """Monthly values of several org units over time, with the target as a dashed rule; `points` marks every month
+    (print leaves them out of long series, where they only thicken the line)."""
     _ = loc.gettext
     labels = [s.label for s in series]
     data = [{"period": _iso(d), "unit": s.label, "value": v}
@@ -230,7 +231,7 @@ def trend(chart_id: str, title: str, series: Sequence[Series], kind: ValueKind, 
     y = {"field": "value", "type": "quantitative", "title": kind.axis_title(loc),
          "axis": {"format": kind.d3}, "scale": {"zero": kind.kind != "mean"}}
     layers = [{
-        "mark": {"type": "line", "point": {"size": 18}, "strokeWidth": 2},
+        "mark": {"type": "line", **({"point": {"size": 18}} if points else {}), "strokeWidth": 2},
         "encoding": {
             "x": x, "y": y,
             "color": {"field": "unit", "type": "nominal", "title": None, "scale": colour, "sort": labels},

@@ -12,8 +12,14 @@ and system fonts are ignored for the same reason.
 from __future__ import annotations
 
 import copy
+import hashlib
+import io
 import json
+import os
+import shutil
+import tempfile
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -41,12 +47,62 @@ def px(mm: float) -> int:
 FULL = px(174)  # the text width of an A4 page with 18 mm margins
 HALF = px(83)  # one of two columns with 8 mm between
 MAIN = px(104)  # the wide column beside a 62 mm side column
+MONTH_POINTS = 12  # a trend marks every month up to a year; longer series are plain lines
 
 
 def font_dir() -> Path:
     import fontpkg_ibm_plex_sans
 
     return Path(fontpkg_ibm_plex_sans.__file__).parent / "files"
+
+
+# --- charts: Vega-Lite → SVG -----------------------------------------------------------------------------------------
+
+# What chart texts can hold: Latin-1, Latin Extended-A and the punctuation the formats use (– — … − ’ “ ” → ≤ ≥ « »)
+MEASURE_CHARACTERS = [*range(0x20, 0x7F), *range(0xA0, 0x180), 0x2013, 0x2014, 0x2019, 0x201C, 0x201D, 0x2026,
+                      0x2192, 0x2212, 0x2264, 0x2265]
+MEASURE_WEIGHTS = {"Regular": 400, "Bold": 700}
+
+
+def measure_font_dir() -> Path:
+    """The report font for vl-convert's text measurement only: static Regular and Bold cut to the characters charts
+    use, made once per machine from the shipped variable font (in the user's cache).
+
+    vl-convert lays out every label by shaping it with the registered font, reading and parsing the font file each
+    time; the 540 kB variable font made that most of a chart's cost. The SVG names the family only, so Typst draws
+    the text with the real font; widths agree (kerning kept, the same advance widths).
+    """
+    source = next(font_dir().glob("IBMPlexSans[[]*.ttf"))
+    digest = hashlib.sha256(source.read_bytes() + repr((MEASURE_CHARACTERS, MEASURE_WEIGHTS)).encode()).hexdigest()
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "kvalitetsplatform" / "fonts"
+    target = cache / digest[:16]
+    if target.is_dir():
+        return target
+    from fontTools import subset
+    from fontTools.ttLib import TTFont
+    from fontTools.varLib.instancer import instantiateVariableFont
+
+    options = subset.Options()
+    options.layout_features = ["kern"]
+    options.hinting = False
+    options.name_IDs = [1, 2, 4, 6, 16, 17]
+    font = TTFont(source)
+    cutter = subset.Subsetter(options)
+    cutter.populate(unicodes=MEASURE_CHARACTERS)
+    cutter.subset(font)
+    cut = io.BytesIO()
+    font.save(cut)
+    cache.mkdir(parents=True, exist_ok=True)
+    work = Path(tempfile.mkdtemp(dir=cache))
+    for name, weight in MEASURE_WEIGHTS.items():
+        instance = instantiateVariableFont(TTFont(io.BytesIO(cut.getvalue())), {"wght": weight, "wdth": 100},
+                                           updateFontNames=True)
+        instance.save(work / f"IBMPlexSans-{name}.ttf")
+    try:
+        work.rename(target)
+    except OSError:  # another process made it first
+        shutil.rmtree(work, ignore_errors=True)
+    return target
 
 
 _vl_lock = threading.Lock()
@@ -56,7 +112,7 @@ _vl_lock = threading.Lock()
 def _vl():
     import vl_convert
 
-    vl_convert.register_font_directory(str(font_dir()))
+    vl_convert.register_font_directory(str(measure_font_dir()))
     return vl_convert
 
 
@@ -87,18 +143,87 @@ def print_spec(chart: Chart, width: int = CHART_WIDTH, height: int | None = None
     return spec
 
 
+class ChartCache:
+    """Drawn charts by the content of their print spec (data included), so the same chart is drawn once per
+    process however many reports show it. The key is a hash of the whole spec: a chart of other figures, another
+    recipient's labels or another language is another key, never a hit."""
+
+    def __init__(self, size: int = 256):
+        self.size = size
+        self._svgs: OrderedDict[str, str] = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = self.misses = 0
+
+    @staticmethod
+    def key(spec: dict) -> str:
+        text = json.dumps(spec, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def get(self, key: str) -> str | None:
+        with self._lock:
+            svg = self._svgs.get(key)
+            if svg is None:
+                self.misses += 1
+            else:
+                self.hits += 1
+                self._svgs.move_to_end(key)
+            return svg
+
+    def put(self, key: str, svg: str) -> None:
+        with self._lock:
+            self._svgs[key] = svg
+            while len(self._svgs) > self.size:
+                self._svgs.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._svgs.clear()
+            self.hits = self.misses = 0
+
+
+charts_drawn = ChartCache()
+
+
+def draw(spec: dict) -> str:
+    """A print spec as SVG text (from the cache when this very spec was drawn before); no network (data is
+    inline and no base URL is allowed)."""
+    key = ChartCache.key(spec)
+    svg = charts_drawn.get(key)
+    if svg is None:
+        vl = _vl()
+        with _vl_lock:  # one Vega runtime; calls are serialised
+            svg = vl.vegalite_to_svg(spec, allowed_base_urls=[])
+        charts_drawn.put(key, svg)
+    return svg
+
+
 def svg(chart: Chart, width: int = CHART_WIDTH, height: int | None = None) -> str:
-    """The chart as SVG text; no network (data is inline and no base URL is allowed)."""
-    vl = _vl()
-    with _vl_lock:  # one Vega runtime; calls are serialised
-        return vl.vegalite_to_svg(print_spec(chart, width, height), allowed_base_urls=[])
+    """The chart as SVG text, as it goes on paper."""
+    return draw(print_spec(chart, width, height))
 
 
 def figure(chart: Chart, caption: str | None = None, width: int = CHART_WIDTH, height: int | None = None,
            size: str = "100%") -> dict:
-    """A chart as the template's figure: the SVG, its alt text (the chart's text alternative) and a caption."""
-    return {"svg": svg(chart, width, height), "alt": chart.description, "caption": caption or chart.title,
+    """A chart as the template's figure: its print spec (drawn with the report's other charts when the report is
+    set), its alt text (the chart's text alternative) and a caption."""
+    return {"spec": print_spec(chart, width, height), "alt": chart.description, "caption": caption or chart.title,
             "size": size}
+
+
+def drawn(document):
+    """The document with every figure's spec drawn as SVG (each distinct chart once)."""
+    if isinstance(document, dict):
+        if "spec" in document and "alt" in document:
+            out = {k: v for k, v in document.items() if k != "spec"}
+            out["svg"] = draw(document["spec"])
+            return out
+        return {k: drawn(v) for k, v in document.items()}
+    if isinstance(document, list):
+        return [drawn(v) for v in document]
+    return document
+
+
+# --- pages: Typst ----------------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -114,7 +239,7 @@ class Typesetter:
         self._lock = threading.Lock()
 
     def pdf(self, document: dict, created: datetime) -> bytes:
-        data = json.dumps(document, ensure_ascii=False, default=str)
+        data = json.dumps(drawn(document), ensure_ascii=False, default=str)
         if created.tzinfo is None:
             created = created.astimezone()  # the machine's zone, as the "Dannet" time in the colophon
         with self._lock:
