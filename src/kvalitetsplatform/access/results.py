@@ -88,6 +88,15 @@ class ResultStore:
                           .select("ref_date").distinct().order_by("ref_date"))
         return [r["ref_date"] for r in rows]
 
+    def contents(self) -> dict[str, list[date]]:
+        """Every indicator in the store with its reference dates, oldest first."""
+        rows = self._read(lambda b: (t := _result_view(b.table("result"))).select("indicator_id", "ref_date")
+                          .distinct().order_by("indicator_id", "ref_date"))
+        out: dict[str, list[date]] = {}
+        for r in rows:
+            out.setdefault(r["indicator_id"], []).append(r["ref_date"])
+        return out
+
     def cells(self, indicator_ids: Iterable[str], ref_dates: Iterable[date],
               units: dict[str, Iterable[str]]) -> list[dict]:
         """Result rows of these indicators and dates for the given org units ({level: codes}), in one read; nothing

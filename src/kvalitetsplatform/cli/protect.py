@@ -3,7 +3,8 @@
 The gate keeps every protected view it builds (`access.views`, `$KP_HOME/protected_views.sqlite`); this fills that
 store in batch so no page waits for the disclosure audit. Scopes: every active user's grants in the app DB and a
 GP of every practice (the scope a practice's doctors get). Work is spread over a process pool, one task per scope
-and reference date (all indicators from one results-store read).
+and reference date (all indicators from one results-store read). By default only each indicator's newest
+date (what the cockpits and overviews show first); `--all-dates` protects the whole history.
 """
 
 from __future__ import annotations
@@ -47,17 +48,15 @@ def _start() -> None:
     from kvalitetsplatform.indicators import load_catalogue
 
     s = settings()
-    catalogue = load_catalogue()
-    _worker["gate"] = gate_for(s, open_appdb(s), catalogue)
-    _worker["indicators"] = [i.id for pk in catalogue.packages for i in pk.indicators]
+    _worker["gate"] = gate_for(s, open_appdb(s), load_catalogue())
 
 
-def _protect(grants: tuple, day) -> int:
+def _protect(grants: tuple, day, indicator_ids: list[str]) -> int:
     from kvalitetsplatform.access.principal import Principal
 
     if not _worker:
         _start()
-    return _worker["gate"].protect_views(Principal(0, "", grants), _worker["indicators"], [day])
+    return _worker["gate"].protect_views(Principal(0, "", grants), indicator_ids, [day])
 
 
 @app.command("protect")
@@ -73,36 +72,32 @@ def protect_command(
     from kvalitetsplatform.access.results import ResultStore
     from kvalitetsplatform.access.views import ViewStore
     from kvalitetsplatform.compute.store import results_path
-    from kvalitetsplatform.indicators import load_catalogue
 
     s = settings()
     if not results_path(s).exists():
         console.print("[red]Fejl:[/red] Der er ingen resultater endnu. Kør `kp compute` først.")
         raise typer.Exit(1)
     store = ResultStore.from_settings(s)
-    catalogue = load_catalogue()
-    first = next((i.id for pk in catalogue.packages for i in pk.indicators), None)
-    periods = store.periods(first) if first else []
-    if not periods:
-        console.print("[red]Fejl:[/red] Resultaterne har ingen referencedatoer.")
-        raise typer.Exit(1)
-    dates = periods if all_dates else periods[-1:]
+    by_date: dict = {}  # reference date → the indicators with results on it
+    for indicator_id, periods in store.contents().items():
+        for day in (periods if all_dates else periods[-1:]):
+            by_date.setdefault(day, []).append(indicator_id)
     found = scopes(open_appdb(s))
     pruned = ViewStore(views_path(s)).prune(store.version())
-    tasks = [(grants, day) for grants in found for day in dates]
+    tasks = [(grants, day, indicators) for grants in found for day, indicators in sorted(by_date.items())]
     started = time.perf_counter()
     views = 0
     with Progress(TextColumn("Diskretionerer"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                   console=console, transient=json_out) as progress:
         bar = progress.add_task("", total=len(tasks))
         with ProcessPoolExecutor(max_workers=workers or os.cpu_count() or 1) as pool:
-            for future in as_completed([pool.submit(_protect, grants, day) for grants, day in tasks]):
+            for future in as_completed([pool.submit(_protect, *task) for task in tasks]):
                 views += future.result()
                 progress.advance(bar)
-    result = {"scopes": len(found), "dates": len(dates), "views": views, "pruned": pruned,
+    result = {"scopes": len(found), "dates": len(by_date), "views": views, "pruned": pruned,
               "seconds": round(time.perf_counter() - started, 1)}
     if json_out:
         emit_json(result)
     else:
-        console.print(f"Beskyttede {views} visninger for {len(found)} adgangsområder og {len(dates)} "
+        console.print(f"Beskyttede {views} visninger for {len(found)} adgangsområder og {len(by_date)} "
                       f"referencedato(er) på {result['seconds']} s (fjernede {pruned} forældede).")
