@@ -56,3 +56,17 @@ def test_charts_are_measured_with_static_cuts_of_the_report_font():
     faces = {(TTFont(f)["name"].getDebugName(1), TTFont(f)["OS/2"].usWeightClass) for f in fonts}
     assert faces == {("IBM Plex Sans", 400), ("IBM Plex Sans", 700)}
     assert all("fvar" not in TTFont(f) for f in fonts)
+
+
+def test_worker_processes_draw_the_same_charts():
+    render.charts_drawn.clear()
+    here = render.svg(practices_chart(0.72), render.MAIN, 90)
+    render.charts_drawn.clear()
+    render.use_workers(1)
+    try:
+        figures = [render.figure(practices_chart(v), "Klyngens praksis", render.MAIN, 90) for v in (0.72, 0.61)]
+        drawn = render.drawn({"figures": figures})["figures"]
+    finally:
+        render.use_workers(0)
+    assert drawn[0]["svg"] == here
+    assert "61,0" in drawn[1]["svg"]

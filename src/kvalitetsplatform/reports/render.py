@@ -20,6 +20,7 @@ import shutil
 import tempfile
 import threading
 from collections import OrderedDict
+from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -159,6 +160,10 @@ class ChartCache:
         text = json.dumps(spec, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode()).hexdigest()
 
+    def __contains__(self, key: str) -> bool:
+        with self._lock:
+            return key in self._svgs
+
     def get(self, key: str) -> str | None:
         with self._lock:
             svg = self._svgs.get(key)
@@ -184,15 +189,82 @@ class ChartCache:
 charts_drawn = ChartCache()
 
 
+def _convert(spec: dict) -> str:
+    """Vega-Lite → SVG in this process; no network (data is inline and no base URL is allowed)."""
+    vl = _vl()
+    with _vl_lock:  # one Vega runtime; calls are serialised
+        return vl.vegalite_to_svg(spec, allowed_base_urls=[])
+
+
+def _warm_up() -> None:
+    _convert({"mark": "point", "data": {"values": [{"a": 1}]},
+              "encoding": {"x": {"field": "a", "type": "quantitative"}}})
+
+
+class ChartWorkers:
+    """Worker processes that draw charts, each with its own Vega runtime (one runtime draws one chart at a time):
+    a figure is handed to them as soon as the builder makes it, so a report's charts are drawn side by side and
+    while its next figures are still being read through the gate."""
+
+    def __init__(self, processes: int):
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        # spawned, not forked: a fork would copy this process's Vega runtime threads mid-flight
+        self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
+                                         initializer=_warm_up)
+        self._pending: dict[str, Future] = {}
+        self._lock = threading.Lock()
+
+    def submit(self, key: str, spec: dict) -> None:
+        with self._lock:
+            if key not in self._pending:
+                if len(self._pending) >= PENDING_LIMIT:  # figures of reports that failed before being set
+                    self._pending = {k: f for k, f in self._pending.items() if not f.done()}
+                self._pending[key] = self._pool.submit(_convert, spec)
+
+    def take(self, key: str) -> Future | None:
+        with self._lock:
+            return self._pending.pop(key, None)
+
+    def close(self) -> None:
+        self._pool.shutdown(cancel_futures=True)
+
+
+PENDING_LIMIT = 512
+WORKERS_VARIABLE = "KP_REPORT_CHART_WORKERS"
+_workers: ChartWorkers | None = None
+_workers_chosen = False
+
+
+def use_workers(processes: int) -> None:
+    """Draw charts in `processes` worker processes from now on (0: in this process).
+
+    Worth it where one process makes many reports (the web, `notify`, a region's packs, the benchmark): the
+    workers start once (≈ 1 s each) and then draw a report's charts in parallel with each other and with the
+    gate's reads. Without a call, KP_REPORT_CHART_WORKERS decides (default 0)."""
+    global _workers, _workers_chosen
+    if _workers is not None:
+        _workers.close()
+    _workers = ChartWorkers(processes) if processes > 0 else None
+    _workers_chosen = True
+
+
+def _chart_workers() -> ChartWorkers | None:
+    if not _workers_chosen:
+        use_workers(int(os.environ.get(WORKERS_VARIABLE) or 0))
+    return _workers
+
+
 def draw(spec: dict) -> str:
-    """A print spec as SVG text (from the cache when this very spec was drawn before); no network (data is
-    inline and no base URL is allowed)."""
+    """A print spec as SVG text: from the cache when this very spec was drawn before, else from the workers when
+    they have it, else drawn here."""
     key = ChartCache.key(spec)
     svg = charts_drawn.get(key)
     if svg is None:
-        vl = _vl()
-        with _vl_lock:  # one Vega runtime; calls are serialised
-            svg = vl.vegalite_to_svg(spec, allowed_base_urls=[])
+        workers = _chart_workers()
+        future = workers.take(key) if workers is not None else None
+        svg = future.result() if future is not None else _convert(spec)
         charts_drawn.put(key, svg)
     return svg
 
@@ -205,9 +277,15 @@ def svg(chart: Chart, width: int = CHART_WIDTH, height: int | None = None) -> st
 def figure(chart: Chart, caption: str | None = None, width: int = CHART_WIDTH, height: int | None = None,
            size: str = "100%") -> dict:
     """A chart as the template's figure: its print spec (drawn with the report's other charts when the report is
-    set), its alt text (the chart's text alternative) and a caption."""
-    return {"spec": print_spec(chart, width, height), "alt": chart.description, "caption": caption or chart.title,
-            "size": size}
+    set; handed to the chart workers at once when there are any), its alt text (the chart's text alternative) and
+    a caption."""
+    spec = print_spec(chart, width, height)
+    workers = _chart_workers()
+    if workers is not None:
+        key = ChartCache.key(spec)
+        if key not in charts_drawn:
+            workers.submit(key, spec)
+    return {"spec": spec, "alt": chart.description, "caption": caption or chart.title, "size": size}
 
 
 def drawn(document):
