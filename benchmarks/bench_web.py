@@ -35,7 +35,11 @@ def free_port() -> int:
 
 def serve_world(folder: str, port: int, ready) -> None:
     """Child process: the platform over the web test world."""
+    import faulthandler
+
     import pytest
+
+    faulthandler.enable()  # a crash in native code (DuckDB, HiGHS) leaves its stack on stderr
     import uvicorn
 
     sys.path.insert(0, str(ROOT))
@@ -48,6 +52,9 @@ def serve_world(folder: str, port: int, ready) -> None:
 
 
 def serve_home(home: str, port: int, ready) -> None:
+    import faulthandler
+
+    faulthandler.enable()
     os.environ["KP_HOME"] = home
     import uvicorn
 
@@ -193,7 +200,8 @@ def main() -> None:
                                  args.think))
     except httpx.HTTPError as e:
         server.join(1)
-        raise SystemExit(f"the platform stopped answering ({e!r}); server exit code {server.exitcode}") from None
+        raise SystemExit(f"the platform stopped answering ({e!r}); server exit code {server.exitcode} (negative: "
+                         "killed by that signal, -9 often the kernel's out-of-memory killer: see dmesg)") from None
     finally:
         server.terminate()
         server.join(10)

@@ -63,6 +63,7 @@ class Gate:
 
     def __post_init__(self):
         object.__setattr__(self, "_cache", OrderedDict())
+        object.__setattr__(self, "_worklists", OrderedDict())  # the store's answer per list and results version
         object.__setattr__(self, "_lock", Lock())
         object.__setattr__(self, "_org", None)
         if self.views is None:
@@ -337,16 +338,24 @@ class Gate:
             raise InvalidQuery(f"status skal være en af {', '.join(WORKLIST_STATUS)}")
         purpose = purpose_of(purpose).value
         practice = self._clinical_practice(principal, ydernummer)
-        rows = self.store.worklist_flags(practice, indicator_id, ref_date,
-                                         {"missing": False, "met": True}.get(status))
-        if ref_date is None:  # the practice's newest date
-            if rows:
-                ref_date = rows[0]["ref_date"]
-            else:
+        key = (practice, indicator_id, ref_date, status, self.store.version())
+        with self._lock:
+            found = self._worklists.get(key)
+        if found is None:
+            rows = self.store.worklist_flags(practice, indicator_id, ref_date,
+                                             {"missing": False, "met": True}.get(status))
+            day = rows[0]["ref_date"] if rows else ref_date
+            if day is None:  # an empty list: the practice's newest date, if it has any
                 periods = self.store.flag_periods(practice)
-                if not periods:
-                    return []
-                ref_date = periods[-1]
+                day = periods[-1] if periods else None
+            found = (rows, day)
+            with self._lock:
+                self._worklists[key] = found
+                while len(self._worklists) > self.cache_size:
+                    self._worklists.popitem(last=False)
+        rows, ref_date = found
+        if ref_date is None:
+            return []
         out = [{**{k: r[k] for k in ("indicator_id", "ref_date", "age", "sex", "in_numerator", "fact_date",
                                       "fact_code", "fact_value", "fact_text", "fact_unit")},
                 "ydernummer": practice, "patient_key": str(r["patient_key"])} for r in rows]
