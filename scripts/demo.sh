@@ -13,6 +13,9 @@ kp synth --scale demo --seed 1 --out "$KP_HOME/demo-deliveries"
 kp ingest "$KP_HOME/demo-deliveries"
 kp deliveries
 kp compute
+# every practice's views protected once now, so no page waits for the disclosure audit (about half a minute)
+kp protect
 
-# The platform on http://127.0.0.1:8000 with a demo user for every role (printed), until Ctrl+C.
+# The platform on http://127.0.0.1:8000 with a demo user for every role (printed), until Ctrl+C; it protects the
+# demo users' own views in the background.
 exec .venv/bin/kp serve --demo --host 127.0.0.1 --port 8000

@@ -49,7 +49,20 @@ def serve(host: str = typer.Option("127.0.0.1", help="Adressen der lyttes på.")
                               f"{base}{u.landing}", soft_wrap=True)
             console.print(f"\nÅbn som læge fra lægesystemet (starttoken): {base}/demo/start/{people[0].username}",
                           soft_wrap=True)
+        _protect_in_background()
     console.print(f"Kvalitetsplatformen kører på {base if demo else f'http://{host}:{port}'} — stop med Ctrl+C.",
                   soft_wrap=True)
     uvicorn.run("kvalitetsplatform.web.serve_app:app", host=host, port=port, workers=workers,
                 log_level="warning", proxy_headers=False)
+
+
+def _protect_in_background() -> None:
+    """The demo users' views protected ahead of their first request (`kp protect`, one process at low priority, so
+    the server keeps a core); views already kept are only looked up."""
+    import os
+    import subprocess
+    import sys
+
+    subprocess.Popen([sys.executable, "-c", "from kvalitetsplatform.cli.main import app; app()", "protect",
+                      "--workers", "1", "--json"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                     preexec_fn=lambda: os.nice(10))

@@ -77,9 +77,10 @@ class GateSource:
         ids = list(dict.fromkeys(indicator_ids))
         if level == "practice" and code is not None and any(
                 g.role in (Role.GP, Role.PRACTICE_STAFF) and g.scope_code == code for g in principal.grants):
-            rows = self.gate.own_results(principal, code, ids, days)
+            rows = self.gate.own_results(principal, code, ids, days, stratum_dim=None if strata else "total")
         else:
-            rows = self.gate.results_many(principal, ids, days, org_level=level, org_id=code)
+            rows = self.gate.results_many(principal, ids, days, org_level=level, org_id=code,
+                                          stratum_dim=None if strata else "total")
         return {i: [_figure(r) for day in days for r in rows[(i, day)] if (r["stratum_dim"] != "total") == strata]
                 for i in ids}
 
