@@ -57,7 +57,7 @@ def build(gate, principal, cluster_id: str, request: Request) -> dict:
     words = Words(request.lang)
     _ = words._
     package = request.package
-    all_figures = [read(gate, principal, ind) for ind in package.indicators]
+    all_figures = read(gate, principal, package.indicators)
     dates = sorted({c.day for f in all_figures for c in f.cells if c.level == "cluster" and c.code == cluster_id})
     if not dates:
         raise ReportError(f"ingen resultater for klynge {cluster_id} i pakken {package.id}, som modtageren må se")

@@ -41,7 +41,7 @@ def build(gate, principal, ydernummer: str, request: Request) -> dict:
     words = Words(request.lang)
     _ = words._
     package = request.package
-    all_figures = [read(gate, principal, ind) for ind in package.indicators]
+    all_figures = read(gate, principal, package.indicators)
     own_dates = sorted({c.day for f in all_figures for c in f.cells if c.own and c.level == "practice"
                         and c.code == ydernummer})
     if not own_dates:

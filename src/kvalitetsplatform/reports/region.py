@@ -34,7 +34,7 @@ def build(gate, principal, region_code: str, request: Request) -> dict:
     words = Words(request.lang)
     _ = words._
     package = request.package
-    all_figures = [read(gate, principal, ind) for ind in package.indicators]
+    all_figures = read(gate, principal, package.indicators)
     dates = sorted({c.day for f in all_figures for c in f.cells if c.level == "region" and c.code == region_code})
     if not dates:
         raise ReportError(f"ingen resultater for region {region_code} i pakken {package.id}, som modtageren må se")
