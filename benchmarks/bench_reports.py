@@ -36,6 +36,7 @@ class Timed:
     def __init__(self, target, clock: list[float] | None = None):
         self._target = target
         self._clock = clock if clock is not None else [0.0]
+        self._store = None
 
     @property
     def seconds(self) -> float:
@@ -47,7 +48,9 @@ class Timed:
     def __getattr__(self, name):
         attr = getattr(self._target, name)
         if name == "store":
-            return Timed(attr, self._clock)
+            if self._store is None:
+                self._store = Timed(attr, self._clock)
+            return self._store
         if name not in self.READS or not callable(attr):
             return attr
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 
 from kvalitetsplatform.indicators.model import Indicator, Package
 from kvalitetsplatform.reports.charts import SUPPRESSED, ChartLocale, Series, ValueKind
@@ -69,10 +70,22 @@ def read(gate, principal, indicators: list[Indicator]) -> list[Figures]:
     The dates are those the results store holds for any of the indicators. Not logged per indicator: the report's
     build is recorded in the library and every opening through the gate."""
     ids = [ind.id for ind in indicators]
-    wanted = set(ids)
-    dates = sorted({d for i, days in gate.store.contents().items() if i in wanted for d in days})
+    dates = store_dates(gate, indicators)
     rows = gate.results_many(principal, ids, dates, stratum_dim="total") if dates else {}
     return [Figures(ind, [_cell(r) for day in dates for r in rows[(ind.id, day)]]) for ind in indicators]
+
+
+def store_dates(gate, indicators: list[Indicator]) -> list[date]:
+    """The reference dates the results store holds for any of the indicators, oldest first (read once per results
+    version: every report of a monthly build shares the read)."""
+    wanted = {ind.id for ind in indicators}
+    contents = _contents(gate.store, gate.store.version())
+    return sorted({d for i, days in contents.items() if i in wanted for d in days})
+
+
+@lru_cache(maxsize=4)
+def _contents(store, version: str) -> dict[str, list[date]]:
+    return store.contents()
 
 
 def _cell(r: dict) -> Cell:

@@ -25,6 +25,7 @@ from kvalitetsplatform.indicators.model import Package
 from kvalitetsplatform.reports import cluster, practice, region, render
 from kvalitetsplatform.reports.audience import Audience, audiences_of
 from kvalitetsplatform.reports.common import ReportError, Request
+from kvalitetsplatform.reports.content import store_dates
 from kvalitetsplatform.reports.i18n import check_language
 from kvalitetsplatform.reports.tables import report
 
@@ -118,8 +119,9 @@ class Library:
         return [p for p in self.catalogue.packages if kind in p.audience]
 
     def newest_period(self, audience: Audience, package: Package) -> date | None:
-        """The newest reference date the audience has results for (through the gate)."""
-        periods = self.gate.periods(audience.principal(), package.indicators[0].id) if package.indicators else []
+        """The newest reference date in the results store for the package (the builder checks that the audience
+        has results on it)."""
+        periods = store_dates(self.gate, package.indicators)
         return periods[-1] if periods else None
 
     def latest(self, audience: Audience, package_id: str, lang: str, before: date | None = None,
