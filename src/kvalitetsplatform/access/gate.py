@@ -58,12 +58,12 @@ class Gate:
     catalogue: object | None = None  # indicators.Catalogue
     reveal: Callable[[list[int]], dict] | None = None  # patient_key → Identity (the identity vault)
     policies: dict | None = None  # Role → DisclosurePolicy; default DisclosurePolicy() for every role
-    cache_size: int = 256  # protected views kept in this process, in front of `views`
+    cache_size: int = 4096  # protected views (and worklists) kept in this process, in front of `views`
     views: ViewStore | None = None  # protected views kept on disk (`access.views`); default: this process only
 
     def __post_init__(self):
         object.__setattr__(self, "_cache", OrderedDict())
-        object.__setattr__(self, "_worklists", OrderedDict())  # the store's answer per list and results version
+        object.__setattr__(self, "_answers", OrderedDict())  # raw store answers (own figures, worklists) by version
         object.__setattr__(self, "_lock", Lock())
         object.__setattr__(self, "_org", None)
         if self.views is None:
@@ -192,13 +192,19 @@ class Gate:
             raise AccessDenied("Du har ikke adgang til denne praksis' egne tal.")
         pairs = [(i, d) for i in dict.fromkeys(indicator_ids) for d in dict.fromkeys(ref_dates)]
         org = self._organisation()
-        out: dict[tuple[str, date], list[dict]] = {pair: [] for pair in pairs}
-        for r in self.store.cells([i for i, _ in pairs], [d for _, d in pairs], {"practice": [ydernummer]}):
-            pair = (r["indicator_id"], r["ref_date"])
-            if pair in out and r["org_level"] == "practice" and r["org_id"] == ydernummer:
-                n, d = int(round(float(r["numerator"] or 0))), int(round(float(r["denominator"] or 0)))
-                out[pair].append(self._shown(r, n, d, OWN, org, {}))
-        return {pair: _select(sorted(rows, key=_order), None, None, stratum_dim, None) for pair, rows in out.items()}
+        key = ("own", ydernummer, tuple(pairs), self.store.version(), org.fingerprint)
+        with self._lock:
+            out = self._answers.get(key)
+        if out is None:
+            out = {pair: [] for pair in pairs}
+            for r in self.store.cells([i for i, _ in pairs], [d for _, d in pairs], {"practice": [ydernummer]}):
+                pair = (r["indicator_id"], r["ref_date"])
+                if pair in out and r["org_level"] == "practice" and r["org_id"] == ydernummer:
+                    n, d = int(round(float(r["numerator"] or 0))), int(round(float(r["denominator"] or 0)))
+                    out[pair].append(self._shown(r, n, d, OWN, org, {}))
+            out = {pair: sorted(rows, key=_order) for pair, rows in out.items()}
+            self._remember(key, out)
+        return {pair: _select(rows, None, None, stratum_dim, None) for pair, rows in out.items()}
 
     def protect_views(self, principal: Principal, indicator_ids: Iterable[str], ref_dates: Iterable[date]) -> int:
         """Protect and keep this person's views of these indicators and dates ahead of their first request (`kp
@@ -207,6 +213,12 @@ class Gate:
             return 0
         pairs = [(i, d) for i in dict.fromkeys(indicator_ids) for d in dict.fromkeys(ref_dates)]
         return len(self._protected_views(principal, self._organisation(), pairs))
+
+    def _remember(self, key: tuple, answer) -> None:
+        with self._lock:
+            self._answers[key] = answer
+            while len(self._answers) > self.cache_size:
+                self._answers.popitem(last=False)
 
     def _protected_views(self, principal: Principal, org: Organisation,
                          pairs: list[tuple[str, date]]) -> dict[tuple[str, date], list[dict]]:
@@ -338,9 +350,9 @@ class Gate:
             raise InvalidQuery(f"status skal være en af {', '.join(WORKLIST_STATUS)}")
         purpose = purpose_of(purpose).value
         practice = self._clinical_practice(principal, ydernummer)
-        key = (practice, indicator_id, ref_date, status, self.store.version())
+        key = ("worklist", practice, indicator_id, ref_date, status, self.store.version())
         with self._lock:
-            found = self._worklists.get(key)
+            found = self._answers.get(key)
         if found is None:
             rows = self.store.worklist_flags(practice, indicator_id, ref_date,
                                              {"missing": False, "met": True}.get(status))
@@ -349,10 +361,7 @@ class Gate:
                 periods = self.store.flag_periods(practice)
                 day = periods[-1] if periods else None
             found = (rows, day)
-            with self._lock:
-                self._worklists[key] = found
-                while len(self._worklists) > self.cache_size:
-                    self._worklists.popitem(last=False)
+            self._remember(key, found)
         rows, ref_date = found
         if ref_date is None:
             return []
