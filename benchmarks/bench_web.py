@@ -7,7 +7,8 @@ loopback, p50/p95/p99 against the target p95 ≤ 100 ms. Prints figures; asserts
 The platform runs in its own process (uvicorn, 1 worker); the load comes from an asyncio httpx client in this one.
 Each virtual user is a GP with their own session; users of the same practice share a scope (and so the gate's and
 the web's caches). The first request of every scope and page is timed apart ("cold": the gate computes and protects
-the views), then every user requests each page `--rounds` times ("warm"), back to back or with `--think` seconds of reading between requests.
+the views), then every user requests each page `--rounds` times ("warm"), back to back or with `--think` seconds of reading between requests,
+all starting at once or arriving over `--ramp` seconds.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ async def fetch(client, path: str, cookie: str) -> tuple[float, int]:
 
 
 async def run(base: str, sessions: list[tuple[str, str]], indicator: str, rounds: int, concurrency: int,
-              deadline_s: float, think: float = 0.0) -> dict:
+              deadline_s: float, think: float = 0.0, ramp: float = 0.0) -> dict:
     import httpx
 
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
@@ -128,6 +129,7 @@ async def run(base: str, sessions: list[tuple[str, str]], indicator: str, rounds
         stop = time.monotonic() + deadline_s
 
         async def user(practice: str, cookie: str) -> None:
+            await asyncio.sleep(ramp * rng.random())  # users arrive spread over the ramp, not all at once
             for _ in range(rounds):
                 for page, path in pages_for(practice, indicator).items():
                     if time.monotonic() > stop:
@@ -161,6 +163,8 @@ def main() -> None:
     parser.add_argument("--max-seconds", type=float, default=300, help="stop the warm phase after this long")
     parser.add_argument("--think", type=float, default=0.0,
                         help="mean seconds a user reads a page before the next request (0: back to back)")
+    parser.add_argument("--ramp", type=float, default=0.0,
+                        help="users start at random moments within this many seconds (0: all at once)")
     args = parser.parse_args()
 
     port = free_port()
@@ -197,7 +201,7 @@ def main() -> None:
           f"{args.rounds} rounds × 3 pages, {'KP_HOME ' + args.home if args.home else 'the web test world'}")
     try:
         result = asyncio.run(run(base, sessions, args.indicator, args.rounds, args.users, args.max_seconds,
-                                 args.think))
+                                 args.think, args.ramp))
     except httpx.HTTPError as e:
         server.join(1)
         raise SystemExit(f"the platform stopped answering ({e!r}); server exit code {server.exitcode} (negative: "
@@ -208,7 +212,8 @@ def main() -> None:
     print(f"\ncold (first request per scope, one at a time; the gate computes and protects the views):")
     for page, values in result["cold"].items():
         print(f"  {page:10s} n={len(values):3d}  median {statistics.median(values):9.1f} ms  max {max(values):9.1f} ms")
-    print(f"\nwarm, {args.users} concurrent users, think time {args.think:g} s ({result['elapsed']:.1f} s, "
+    print(f"\nwarm, {args.users} concurrent users, think time {args.think:g} s, ramp {args.ramp:g} s "
+          f"({result['elapsed']:.1f} s, "
           f"statuses {result['statuses']}):")
     every = []
     for page, values in result["warm"].items():
