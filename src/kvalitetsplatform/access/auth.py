@@ -32,6 +32,7 @@ from kvalitetsplatform.access.roles import ROLES
 from kvalitetsplatform.access.users import password_matches
 
 IDLE_TIMEOUT = timedelta(minutes=30)
+TOUCH_EVERY = timedelta(minutes=1)  # a session may time out up to this much early, never late
 ABSOLUTE_TIMEOUT = timedelta(hours=12)
 RATE_WINDOW = timedelta(minutes=15)
 MAX_FAILURES_PER_USER = 5
@@ -97,7 +98,8 @@ def resolve_session(engine: Engine, token: str | None, now: datetime | None = No
         if row.disabled or now - row.last_seen > IDLE_TIMEOUT or now - row.created_at > ABSOLUTE_TIMEOUT:
             conn.execute(update(web_session).where(web_session.c.token_hash == row.token_hash).values(ended_at=now))
             return None
-        conn.execute(update(web_session).where(web_session.c.token_hash == row.token_hash).values(last_seen=now))
+        if now - row.last_seen >= TOUCH_EVERY:  # the idle timer in minutes, not a write on every request
+            conn.execute(update(web_session).where(web_session.c.token_hash == row.token_hash).values(last_seen=now))
     return SessionInfo(row.user_id, row.csrf_token, row.created_at, row.launch_ydernummer, row.launch_patient_key)
 
 
