@@ -150,7 +150,7 @@ class Gate:
     def periods(self, principal: Principal, indicator_id: str) -> list[date]:
         if not any(ROLES[g.role].sees_results for g in principal.grants):
             return []
-        return self.store.periods(indicator_id)
+        return self._periods(indicator_id)
 
     def results(self, principal: Principal, indicator_id: str, ref_date: date | None = None,
                 org_level: str | None = None, org_id: str | None = None, stratum_dim: str | None = None,
@@ -159,7 +159,7 @@ class Gate:
         _check_filters(org_level, stratum_dim)
         if not any(ROLES[g.role].sees_results for g in principal.grants):
             return []
-        dates = [ref_date] if ref_date is not None else self.store.periods(indicator_id)
+        dates = [ref_date] if ref_date is not None else self._periods(indicator_id)
         org = self._organisation()
         views = self._protected_views(principal, org, [(indicator_id, day) for day in dates])
         rows = [r for day in dates for r in _select(views[(indicator_id, day)], org_level, org_id, stratum_dim,
@@ -213,6 +213,15 @@ class Gate:
             return 0
         pairs = [(i, d) for i in dict.fromkeys(indicator_ids) for d in dict.fromkeys(ref_dates)]
         return len(self._protected_views(principal, self._organisation(), pairs))
+
+    def _periods(self, indicator_id: str) -> list[date]:
+        key = ("periods", indicator_id, self.store.version())
+        with self._lock:
+            found = self._answers.get(key)
+        if found is None:
+            found = self.store.periods(indicator_id)
+            self._remember(key, found)
+        return list(found)
 
     def _remember(self, key: tuple, answer) -> None:
         with self._lock:
