@@ -7,9 +7,9 @@ that exist but the viewer is not shown at all.
 
 - Primary suppression: counts 1 … threshold-1 are hidden (default threshold 5, so 1–4).
 - Secondary suppression: a sensitive cell must not be recoverable from what is published. `protect` audits every
-  primary-suppressed cell exactly with linear programming (min and max of the cell subject to all relations, the published values and
-  the viewer's own cells; HiGHS) and hides complementary cells until every such cell's feasible interval
-  is at least `protection` wide (default: the threshold, i.e. wider than the whole suppressed range 1–4). Cells the
+  primary-suppressed cell exactly with linear programming (min and max of the cell subject to all relations, the
+  published values and the viewer's own cells; HiGHS) and hides complementary cells until every such cell's feasible
+  interval is at least `protection` wide (default: the threshold, i.e. wider than the whole suppressed range 1–4). Cells the
   viewer knows are never hidden from them, and count as published for the audit: a practice that subtracts its own
   numbers from the cluster total learns nothing more. Complementary cells are not sensitive themselves (they hold
   publishable counts) and need no interval of their own.
