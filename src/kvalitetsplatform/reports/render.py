@@ -160,6 +160,10 @@ def _warm_up() -> None:
               "encoding": {"x": {"field": "a", "type": "quantitative"}}})
 
 
+def _started() -> None:
+    """Nothing: a first task, so that every worker process is started (and warmed up) before it is needed."""
+
+
 class ChartWorkers:
     """Worker processes that draw charts, each with its own Vega runtime (one runtime draws one chart at a time):
     a figure is handed to them as soon as the builder makes it, so a report's charts are drawn side by side and
@@ -172,6 +176,8 @@ class ChartWorkers:
         # spawned, not forked: a fork would copy this process's Vega runtime threads mid-flight
         self._pool = ProcessPoolExecutor(processes, mp_context=multiprocessing.get_context("spawn"),
                                          initializer=_warm_up)
+        for started in [self._pool.submit(_started) for _ in range(processes)]:  # start them all now
+            started.result()
         self._pending: dict[str, Future] = {}
         self._lock = threading.Lock()
 
