@@ -68,13 +68,6 @@ MEASURE_FAMILY = "Liberation Sans"
 _vl_lock = threading.Lock()
 
 
-@lru_cache(maxsize=1)
-def _vl():
-    import vl_convert
-
-    return vl_convert
-
-
 def print_spec(chart: Chart, width: int = CHART_WIDTH, height: int | None = None) -> dict:
     """The chart's spec as it goes on paper: fixed size, the report's font and type sizes, no title."""
     spec = copy.deepcopy(chart.spec)
@@ -149,9 +142,10 @@ charts_drawn = ChartCache()
 
 def _convert(spec: dict) -> str:
     """Vega-Lite → SVG in this process; no network (data is inline and no base URL is allowed)."""
-    vl = _vl()
+    import vl_convert
+
     with _vl_lock:  # one Vega runtime; calls are serialised
-        svg = vl.vegalite_to_svg(spec, allowed_base_urls=[])
+        svg = vl_convert.vegalite_to_svg(spec, allowed_base_urls=[])
     return svg.replace(f'font-family="{MEASURE_FAMILY}"', f'font-family="{FONT_FAMILY}"')
 
 
