@@ -25,7 +25,7 @@ from kvalitetsplatform.indicators.model import Package
 from kvalitetsplatform.reports import cluster, practice, region, render
 from kvalitetsplatform.reports.audience import Audience, audiences_of
 from kvalitetsplatform.reports.common import ReportError, Request
-from kvalitetsplatform.reports.content import store_dates
+from kvalitetsplatform.reports.content import read
 from kvalitetsplatform.reports.i18n import check_language
 from kvalitetsplatform.reports.tables import report
 
@@ -119,10 +119,11 @@ class Library:
         return [p for p in self.catalogue.packages if kind in p.audience]
 
     def newest_period(self, audience: Audience, package: Package) -> date | None:
-        """The newest reference date in the results store for the package (the builder checks that the audience
-        has results on it)."""
-        periods = store_dates(self.gate, package.indicators)
-        return periods[-1] if periods else None
+        """The newest reference date on which the audience's own unit has results, through the gate (the read is
+        the one the report then makes: the gate keeps the views)."""
+        figures = read(self.gate, audience.principal(), package.indicators)
+        days = [c.day for f in figures for c in f.cells if c.level == audience.kind and c.code == audience.code]
+        return max(days, default=None)
 
     def latest(self, audience: Audience, package_id: str, lang: str, before: date | None = None,
                period: date | None = None) -> LibraryEntry | None:
