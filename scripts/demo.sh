@@ -13,7 +13,7 @@ kp synth --scale demo --seed 1 --out "$KP_HOME/demo-deliveries"
 kp ingest "$KP_HOME/demo-deliveries"
 kp deliveries
 kp compute
-# every practice's views protected once now, so no page waits for the disclosure audit (about half a minute)
+# every practice's views protected once now, so no page waits for the disclosure audit (about a minute)
 kp protect
 
 # The platform on http://127.0.0.1:8000 with a demo user for every role (printed), until Ctrl+C; it protects the
