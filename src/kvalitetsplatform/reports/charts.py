@@ -216,9 +216,10 @@ class Series:
 
 
 def trend(chart_id: str, title: str, series: Sequence[Series], kind: ValueKind, loc: ChartLocale,
-          target: float | None = None, points: bool = True) -> Chart:
+          target: float | None = None, points: bool = True, month_step: int | None = None) -> Chart:
     """Monthly values of several org units over time, with the target as a dashed rule; `points` marks every month
-    (print leaves them out of long series, where they only thicken the line)."""
+    (print leaves them out of long series, where they only thicken the line); `month_step` labels the time axis
+    every so many months (print: so that the labels fit its fixed width at regular intervals)."""
     _ = loc.gettext
     labels = [s.label for s in series]
     data = [{"period": _iso(d), "unit": s.label, "value": v}
@@ -227,7 +228,8 @@ def trend(chart_id: str, title: str, series: Sequence[Series], kind: ValueKind, 
     spec["data"] = {"values": data}
     colour = {"domain": labels, "range": [LEVEL_COLOURS.get(s.level, PEER) for s in series]}
     x = {"field": "period", "type": "temporal", "timeUnit": "yearmonth", "title": None,
-         "axis": {"format": "%b %Y", "labelAngle": 0, "tickCount": 6}}
+         "axis": {"format": "%b %Y", "labelAngle": 0,
+                  "tickCount": {"interval": "month", "step": month_step} if month_step else 6}}
     y = {"field": "value", "type": "quantitative", "title": kind.axis_title(loc),
          "axis": {"format": kind.d3}, "scale": {"zero": kind.kind != "mean"}}
     layers = [{

@@ -224,7 +224,7 @@ def _indicator_page(words: Words, figures: Figures, index: int, count: int, peri
         units.append(("national", national.code, national.label))
     trend_fig = render.figure(
         trend_chart(f"trend-{ind.id}", ind.title(words.lang), series_of(figures, units), kind, words.loc, goal,
-                    points=len(figures.dates) <= render.MONTH_POINTS),
+                    **render.trend_options(len(figures.dates), render.HALF)),
         caption=_("Klyngen, regionen og hele landet måned for måned, {first} – {last}.").format(
             first=words.month(figures.dates[0]), last=words.month(period)), width=render.HALF, height=150)
     rows = []

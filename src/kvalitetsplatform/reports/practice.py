@@ -141,7 +141,7 @@ def _indicator_page(words: Words, figures: Figures, index: int, count: int, peri
     units += [(c.level, c.code, c.label) for c in (cluster, region, national) if c is not None]
     trend_fig = render.figure(
         trend_chart(f"trend-{ind.id}", ind.title(words.lang), series_of(figures, units), kind, loc, goal,
-                    points=len(figures.dates) <= render.MONTH_POINTS),
+                    **render.trend_options(len(figures.dates), render.FULL)),
         caption=_("Udvikling måned for måned, {first} – {last}; den stiplede linje er målet.").format(
             first=words.month(figures.dates[0]), last=words.month(period)) if goal is not None else
         _("Udvikling måned for måned, {first} – {last}.").format(first=words.month(figures.dates[0]),

@@ -129,7 +129,7 @@ def _indicator_page(words: Words, figures: Figures, index: int, count: int, peri
         units.append(("national", national.code, national.label))
     trend_fig = render.figure(
         trend_chart(f"trend-{ind.id}", ind.title(words.lang), series_of(figures, units), kind, words.loc, goal,
-                    points=len(figures.dates) <= render.MONTH_POINTS),
+                    **render.trend_options(len(figures.dates), render.MAIN)),
         caption=_("Regionen og hele landet måned for måned, {first} – {last}.").format(
             first=words.month(figures.dates[0]), last=words.month(period)), width=render.MAIN, height=150)
     reference = (_("Hele landet"), national.value) if national and national.value is not None else None

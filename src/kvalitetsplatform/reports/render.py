@@ -46,6 +46,16 @@ FULL = px(174)  # the text width of an A4 page with 18 mm margins
 HALF = px(83)  # one of two columns with 8 mm between
 MAIN = px(104)  # the wide column beside a 62 mm side column
 MONTH_POINTS = 12  # a trend marks every month up to a year; longer series are plain lines
+MONTH_LABEL_PX = 60  # a month label ("sep 2026" at 11 px) with room to the next
+
+
+def trend_options(months: int, width: int) -> dict:
+    """How a trend of `months` months is drawn `width` px wide: a point per month only up to a year, and the time
+    axis labelled every 1, 2, 3, 6 or 12 months, the most often that leaves each label room (regular labels, instead
+    of the ones that happen to survive the overlap check)."""
+    plot = width - 70  # the value axis and its title
+    step = next((s for s in (1, 2, 3, 6) if months / s * MONTH_LABEL_PX <= plot), 12)
+    return {"points": months <= MONTH_POINTS, "month_step": step}
 
 
 def font_dir() -> Path:
