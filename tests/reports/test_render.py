@@ -70,3 +70,9 @@ def test_worker_processes_draw_the_same_charts():
         render.use_workers(0)
     assert drawn[0]["svg"] == here
     assert "61,0" in drawn[1]["svg"]
+
+
+def test_print_trends_are_labelled_at_regular_months_and_mark_points_only_in_short_series():
+    assert render.trend_options(3, render.FULL) == {"points": True, "month_step": 1}
+    assert render.trend_options(36, render.FULL) == {"points": False, "month_step": 6}  # jan, jul
+    assert render.trend_options(36, render.HALF) == {"points": False, "month_step": 12}  # every january
