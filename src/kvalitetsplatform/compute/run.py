@@ -37,6 +37,9 @@ from kvalitetsplatform.settings import Settings
 
 # Above this share of all practices an incremental piece is done for every practice (simpler, not slower).
 PARTIAL_LIMIT = 0.5
+# Results of at most this many indicator × reference dates are built in one statement: a month's run does every
+# package at once, a full run a package or two at a time (bounded memory).
+RESULT_CHUNK = 400
 
 
 class ComputeError(RuntimeError):
@@ -247,9 +250,7 @@ class _Run:
                         done += len(work.package.indicators)
                         self.progress(work.package.id, done, total)
             self._flags(works, run_id)
-            for work in works:
-                if work.dates:
-                    self._write(work, run_id)
+            self._write([w for w in works if w.dates], run_id)
             self._forget_old_dates()
             report.seconds = time.perf_counter() - started
             report.timings = self.timings
@@ -360,62 +361,76 @@ class _Run:
                                                                name)
         self._time("flags", t)
 
-    def _write(self, work: Work, run_id: int) -> None:
-        """Replace the package's cells and flags with the staged ones and rebuild its results for the dates it
-        recomputed, in one transaction."""
+    def _write(self, works: list[Work], run_id: int) -> None:
+        """Replace the recomputed packages' cells and flags with the staged ones and rebuild their results for the
+        dates they recomputed, all in one transaction (a failed run leaves every result as it was). Packages that
+        recomputed the same dates get their results in one statement, up to RESULT_CHUNK indicator-dates each."""
         t = time.perf_counter()
-        package = work.package
         raw = self.store
         latest = self.ref_dates[-1]
         raw.execute("BEGIN TRANSACTION")
         try:
-            for (dates, practices), tables in self._staged_cells.get(package.id, []):
-                where, params = _where(package.id, dates, practices)
-                raw.execute(f"DELETE FROM cell WHERE {where}", params)
-                for name in tables:
-                    raw.execute(f"INSERT INTO cell SELECT * FROM {name}")
-            if package.id in self._staged_flags:
-                practices, name = self._staged_flags[package.id]
-                if practices is None:
-                    raw.execute("DELETE FROM patient_flag WHERE package = ?", [package.id])
-                else:
-                    raw.execute("DELETE FROM patient_flag WHERE package = ? AND (ref_date <> ? OR ydernummer IN ("
-                                + ",".join("?" * len(practices)) + "))", [package.id, latest, *practices])
-                raw.execute(f"INSERT INTO patient_flag SELECT * FROM {name}")
-            raw.execute("DELETE FROM indicator WHERE package = ?", [package.id])
-            self.con.insert("indicator", self._indicator_rows(work, run_id))
-            dates = work.dates
-            raw.execute("DELETE FROM computed WHERE package = ? AND ref_date IN (" + ",".join("?" * len(dates)) + ")",
-                        [package.id, *dates])
-            raw.execute("INSERT INTO computed SELECT ?, unnest(?::DATE[]), ?, ?",
-                        [package.id, dates, work.fingerprint, run_id])
-            self._results(package, dates, run_id)
+            for work in works:
+                package = work.package
+                for (dates, practices), tables in self._staged_cells.get(package.id, []):
+                    where, params = _where(package.id, dates, practices)
+                    raw.execute(f"DELETE FROM cell WHERE {where}", params)
+                    for name in tables:
+                        raw.execute(f"INSERT INTO cell SELECT * FROM {name}")
+                if package.id in self._staged_flags:
+                    practices, name = self._staged_flags[package.id]
+                    if practices is None:
+                        raw.execute("DELETE FROM patient_flag WHERE package = ?", [package.id])
+                    else:
+                        raw.execute("DELETE FROM patient_flag WHERE package = ? AND (ref_date <> ? OR ydernummer IN ("
+                                    + ",".join("?" * len(practices)) + "))", [package.id, latest, *practices])
+                    raw.execute(f"INSERT INTO patient_flag SELECT * FROM {name}")
+                raw.execute("DELETE FROM indicator WHERE package = ?", [package.id])
+                self.con.insert("indicator", self._indicator_rows(work, run_id))
+                raw.execute("DELETE FROM computed WHERE package = ? AND ref_date IN ("
+                            + ",".join("?" * len(work.dates)) + ")", [package.id, *work.dates])
+                raw.execute("INSERT INTO computed SELECT ?, unnest(?::DATE[]), ?, ?",
+                            [package.id, work.dates, work.fingerprint, run_id])
+            by_dates: dict[tuple[date, ...], list[Work]] = {}
+            for work in works:
+                by_dates.setdefault(tuple(work.dates), []).append(work)
+            for dates, group in by_dates.items():
+                chunk: list[m.Package] = []
+                for work in group:
+                    if chunk and (sum(len(p.indicators) for p in chunk) + len(work.package.indicators)) * len(dates) \
+                            > RESULT_CHUNK:
+                        self._results(chunk, list(dates), run_id)
+                        chunk = []
+                    chunk.append(work.package)
+                self._results(chunk, list(dates), run_id)
             raw.execute("COMMIT")
         except BaseException:
             raw.execute("ROLLBACK")
             raise
         finally:
-            for (_, tables) in self._staged_cells.pop(package.id, []):
-                for name in tables:
-                    raw.execute(f"DROP TABLE IF EXISTS temp.main.{name}")
-            flags = self._staged_flags.pop(package.id, None)
-            if flags is not None:
-                raw.execute(f"DROP TABLE IF EXISTS temp.main.{flags[1]}")
+            for work in works:
+                for (_, tables) in self._staged_cells.pop(work.package.id, []):
+                    for name in tables:
+                        raw.execute(f"DROP TABLE IF EXISTS temp.main.{name}")
+                flags = self._staged_flags.pop(work.package.id, None)
+                if flags is not None:
+                    raw.execute(f"DROP TABLE IF EXISTS temp.main.{flags[1]}")
         self._time("results", t)
 
-    def _results(self, package: m.Package, dates: list[date], run_id: int) -> None:
+    def _results(self, packages: list[m.Package], dates: list[date], run_id: int) -> None:
+        ids = [p.id for p in packages]
         cells = self.con.table("cell")
-        cells = cells.filter(cells.package == package.id, cells.ref_date.isin(dates))
+        cells = cells.filter(cells.package.isin(ids), cells.ref_date.isin(dates))
         membership = self.con.table("practice_membership")
         membership = membership.filter(membership.ref_date.isin(dates))
         indicators = self.con.table("indicator")
-        indicators = indicators.filter(indicators.package == package.id)
+        indicators = indicators.filter(indicators.package.isin(ids))
         listing = self.wh.table("listing")
         kommuner = listing.select("kommune_code").distinct()
         date_table = ibis.memtable({"ref_date": dates})
         rows = aggregate.results(cells, membership, indicators, kommuner, date_table, run_id)
-        self.store.execute("DELETE FROM result WHERE package = ? AND ref_date IN (" + ",".join("?" * len(dates)) + ")",
-                           [package.id, *dates])
+        self.store.execute("DELETE FROM result WHERE package IN (" + ",".join("?" * len(ids)) + ") AND ref_date IN ("
+                           + ",".join("?" * len(dates)) + ")", [*ids, *dates])
         self.con.insert("result", rows.select(*_columns("result")))
 
     def _forget_old_dates(self) -> None:
