@@ -249,6 +249,8 @@ class _Run:
                         self._cells(ev, work, piece, run_id)
                         done += len(work.package.indicators)
                         self.progress(work.package.id, done, total)
+                    if dates == [self.ref_dates[-1]]:  # a month's run: the flags from the same evaluation
+                        self._stage_flags(ev, group, practices, run_id)
             self._flags(works, run_id)
             self._write([w for w in works if w.dates], run_id)
             self._forget_old_dates()
@@ -330,35 +332,41 @@ class _Run:
         self._time("cells", t)
 
     def _flags(self, works: list[Work], run_id: int) -> None:
-        """Stage the worklist flags on the newest reference date for the packages that recomputed it."""
-        t = time.perf_counter()
+        """Stage the worklist flags on the newest reference date for the packages that recomputed it (and did not
+        get them from their cells' evaluation)."""
         latest = self.ref_dates[-1]
         groups: dict[tuple | None, list[Work]] = {}
         for work in works:
+            if work.package.id in self._staged_flags:
+                continue
             if latest in work.full_dates:
                 groups.setdefault(None, []).append(work)
             elif latest in work.partial_dates:
                 groups.setdefault(tuple(work.practices), []).append(work)
         for practices, group in groups.items():
             indicators = [i for w in group for i in w.package.indicators]
-            with Evaluation(self.wh, [latest], indicators,
-                            practices=list(practices) if practices is not None else None) as ev:
-                for work in group:
-                    staged = []
-                    for ind in work.package.indicators:
-                        if isinstance(ind.measure, m.SurveyMean):
-                            continue
-                        events_only = isinstance(ind.measure, (m.EventRate, m.EventProportion))
-                        f = ev.patients(ind, events_only=events_only)
-                        f = f.mutate(package=ibis.literal(work.package.id), indicator=ibis.literal(ind.id),
-                                     run_id=ibis.literal(run_id, "int64"))
-                        staged.append(f.select(*_columns("patient_flag")))
-                    if staged:
-                        name = f"kp_stage_flags_{len(self._staged)}"
-                        self.con.create_table(name, ibis.union(*staged), temp=True, overwrite=True)
-                        self._staged.append(name)
-                        self._staged_flags[work.package.id] = (list(practices) if practices is not None else None,
-                                                               name)
+            practices = list(practices) if practices is not None else None
+            with Evaluation(self.wh, [latest], indicators, practices=practices) as ev:
+                self._stage_flags(ev, group, practices, run_id)
+
+    def _stage_flags(self, ev: Evaluation, group: list[Work], practices: list[str] | None, run_id: int) -> None:
+        """The flags of the evaluation's (newest) date for each package of the group, in a temporary table."""
+        t = time.perf_counter()
+        for work in group:
+            staged = []
+            for ind in work.package.indicators:
+                if isinstance(ind.measure, m.SurveyMean):
+                    continue
+                events_only = isinstance(ind.measure, (m.EventRate, m.EventProportion))
+                f = ev.patients(ind, events_only=events_only)
+                f = f.mutate(package=ibis.literal(work.package.id), indicator=ibis.literal(ind.id),
+                             run_id=ibis.literal(run_id, "int64"))
+                staged.append(f.select(*_columns("patient_flag")))
+            if staged:
+                name = f"kp_stage_flags_{len(self._staged)}"
+                self.con.create_table(name, ibis.union(*staged), temp=True, overwrite=True)
+                self._staged.append(name)
+                self._staged_flags[work.package.id] = (practices, name)
         self._time("flags", t)
 
     def _write(self, works: list[Work], run_id: int) -> None:
