@@ -226,9 +226,12 @@ def test_static_pdf_reports_are_in_the_library_for_their_audience_only(platform)
     pdf = gp.get(f"/rapporter/pdf/{entry.id}")
     assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
+    # the link a subscription's notice e-mail carries leads to the same PDF
+    linked = gp.get(f"/rapporter/{entry.id}")
+    assert linked.status_code == 303 and gp.get(linked.headers["location"]).content == pdf.content
     for role in ("staff2", "coord", "region", "public", "admin"):
         other = platform.client(role)
         assert f"/rapporter/pdf/{entry.id}" not in other.get("/rapporter").text, role
-        refused = other.get(f"/rapporter/pdf/{entry.id}")
+        refused = other.get(other.get(f"/rapporter/{entry.id}").headers["location"])
         assert refused.status_code == 403 and b"%PDF" not in refused.content, role
     assert platform.client("gp1").get("/rapporter/pdf/practice-000001-antibiotics-1999-01-da-v1").status_code == 403

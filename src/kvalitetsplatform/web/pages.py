@@ -741,6 +741,12 @@ def library(request: Request, q: str = "", package: str = "", audience: str = ""
                                           level_label=lambda lv: level_label(lv, page._)))
 
 
+@router.get("/rapporter/{report_id}")
+def library_report(report_id: str):
+    """Where a subscription's notice e-mail links: the report itself (its audience is checked there)."""
+    return RedirectResponse(f"/rapporter/pdf/{quote(report_id, safe='')}", status_code=303)
+
+
 @router.get("/rapporter/pdf/{report_id}")
 def library_pdf(request: Request, report_id: str):
     """A static report as PDF, for its audience only (the view is logged)."""
