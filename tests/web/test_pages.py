@@ -107,6 +107,33 @@ def test_cockpit_puts_what_needs_attention_first(platform):
     assert re.search(r"\d+,\d\xa0%", page), "Danish percentages: comma decimals, a no-break space before %"
 
 
+def test_cockpit_shows_the_packages_the_cluster_follows(platform):
+    from kvalitetsplatform.access.orgs import set_followed_packages
+    from kvalitetsplatform.indicators import load_catalogue
+
+    engine, source = platform.app.state.services.engine, platform.app.state.kp_source
+    known = [p.id for p in load_catalogue().packages]
+    client = platform.client("gp1")
+
+    def packages(path: str) -> set[str]:
+        source._structure = None  # the organisation is otherwise kept for a little while
+        return set(re.findall(r'<h2 id="pk-([\w-]+)"', client.get(path).text))
+
+    everything = packages("/praksis/000001")
+    assert {"ihd", "t2d", "antibiotics"} <= everything
+    set_followed_packages(engine, "K1", ["ihd", "antibiotics"], known)
+    try:
+        assert packages("/praksis/000001") == {"ihd", "antibiotics"}
+        page = client.get("/praksis/000001").text
+        assert "Klyngen følger 2 pakker" in page and "?alle=1" in page
+        assert packages("/praksis/000001?alle=1") == everything
+        with pytest.raises(ValueError, match="ukendt pakke"):
+            set_followed_packages(engine, "K1", ["nonsense"], known)
+    finally:
+        set_followed_packages(engine, "K1", [], known)
+    assert packages("/praksis/000001") == everything
+
+
 def test_worklist_reveal_and_export_are_logged(platform):
     client = platform.client("gp1")
     base = "/praksis/000001/indikator/IHD-1/arbejdsliste"

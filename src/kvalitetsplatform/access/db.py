@@ -54,6 +54,15 @@ cluster_setting = Table(
     Column("changed_by", Integer),
 )
 
+# The packages a cluster follows: its practices' cockpits show these first (every package when it chose none).
+cluster_package = Table(
+    "cluster_package", metadata,
+    Column("cluster_id", String(32), primary_key=True),
+    Column("package", String(64), primary_key=True),
+    Column("changed_at", DateTime, nullable=False),
+    Column("changed_by", Integer),
+)
+
 # --- users and grants -----------------------------------------------------------------------------------------------
 
 user_account = Table(

@@ -2,7 +2,7 @@
 
 Synced from the warehouse (practice_period, region, municipality), so the access layer answers "which practices
 were in cluster C on date R" without reading patient data. The cluster's peer-display choice is the cluster's own and
-is not touched by a sync.
+is not touched by a sync, nor are the packages it follows.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from functools import cached_property
 from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection, Engine
 
-from kvalitetsplatform.access.db import cluster_setting, org_unit, practice_membership
+from kvalitetsplatform.access.db import cluster_package, cluster_setting, org_unit, practice_membership
 from kvalitetsplatform.access.roles import PEER_DISPLAY
 
 
@@ -48,11 +48,13 @@ class Organisation:
     units: dict[tuple[str, str], OrgUnit]
     memberships: tuple[Membership, ...]
     peer_display: dict[str, str]
+    followed: dict[str, tuple[str, ...]]  # cluster → the packages it follows (none chosen: absent)
 
     @cached_property
     def fingerprint(self) -> str:
-        """Changes whenever units, memberships or a cluster's display choice change (part of cache keys)."""
-        text = repr((sorted(self.units.items()), self.memberships, sorted(self.peer_display.items())))
+        """Changes whenever units, memberships or a cluster's choices change (part of cache keys)."""
+        text = repr((sorted(self.units.items()), self.memberships, sorted(self.peer_display.items()),
+                     sorted(self.followed.items())))
         return hashlib.sha256(text.encode()).hexdigest()
 
     def unit(self, level: str, code: str) -> OrgUnit | None:
@@ -76,6 +78,10 @@ class Organisation:
     def shows_letters(self, cluster_id: str) -> bool:
         return self.peer_display.get(cluster_id, "letters") == "letters"
 
+    def follows(self, cluster_id: str) -> tuple[str, ...]:
+        """The packages the cluster follows; empty when it has chosen none (then every package is shown)."""
+        return self.followed.get(cluster_id, ())
+
 
 def load_organisation(conn: Connection) -> Organisation:
     return organisation_from_rows(organisation_rows(conn))
@@ -94,13 +100,20 @@ def organisation_rows(conn: Connection) -> tuple:
     display = tuple(tuple(r) for r in conn.execute(select(cluster_setting.c.cluster_id,
                                                           cluster_setting.c.peer_display)
                                                    .order_by(cluster_setting.c.cluster_id)))
-    return units, memberships, display
+    followed = tuple(tuple(r) for r in conn.execute(select(cluster_package.c.cluster_id, cluster_package.c.package)
+                                                    .order_by(cluster_package.c.cluster_id,
+                                                              cluster_package.c.package)))
+    return units, memberships, display, followed
 
 
 def organisation_from_rows(rows: tuple) -> Organisation:
-    units, memberships, display = rows
+    units, memberships, display, followed = rows
+    by_cluster: dict[str, list[str]] = {}
+    for cluster_id, package in followed:
+        by_cluster.setdefault(cluster_id, []).append(package)
     return Organisation({(level, code): OrgUnit(level, code, name, region) for level, code, name, region in units},
-                        tuple(Membership(*m) for m in memberships), dict(display))
+                        tuple(Membership(*m) for m in memberships), dict(display),
+                        {c: tuple(p) for c, p in by_cluster.items()})
 
 
 def replace_organisation(engine: Engine, units: Iterable[OrgUnit], memberships: Iterable[Membership]) -> dict:
@@ -161,3 +174,23 @@ def set_peer_display(engine: Engine, cluster_id: str, display: str, changed_by: 
         conn.execute(insert(cluster_setting).values(cluster_id=cluster_id, peer_display=display,
                                                     changed_at=datetime.now().replace(microsecond=0),
                                                     changed_by=changed_by))
+
+
+def set_followed_packages(engine: Engine, cluster_id: str, packages: Iterable[str], known: Iterable[str],
+                          changed_by: int | None = None) -> tuple[str, ...]:
+    """Record the packages the cluster follows (none: every package is shown). `known` are the published
+    packages' ids; anything else is refused."""
+    chosen = tuple(sorted(set(packages)))
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        raise ValueError(f"ukendt pakke: {', '.join(unknown)}")
+    with engine.begin() as conn:
+        if conn.execute(select(org_unit.c.code).where(org_unit.c.level == "cluster",
+                                                      org_unit.c.code == cluster_id)).first() is None:
+            raise ValueError(f"klyngen {cluster_id!r} findes ikke (synkronisér organisationer med `kp users sync-orgs`)")
+        conn.execute(delete(cluster_package).where(cluster_package.c.cluster_id == cluster_id))
+        now = datetime.now().replace(microsecond=0)
+        if chosen:
+            conn.execute(insert(cluster_package), [dict(cluster_id=cluster_id, package=p, changed_at=now,
+                                                        changed_by=changed_by) for p in chosen])
+    return chosen

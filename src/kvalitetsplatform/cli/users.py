@@ -144,6 +144,25 @@ def cluster_display(cluster_id: str, display: str = typer.Argument(..., help="na
     console.print(f"Klynge {cluster_id}: {display}")
 
 
+@users_app.command("cluster-packages")
+def cluster_packages(cluster_id: str,
+                     packages: list[str] = typer.Argument(None, help="Pakkernes id (fx ihd t2d); ingen: alle pakker.")
+                     ) -> None:
+    """De pakker klyngen følger: praksissernes cockpit viser dem (vælges ingen, vises alle pakker)."""
+    from kvalitetsplatform.access.orgs import set_followed_packages
+    from kvalitetsplatform.indicators import load_catalogue
+
+    _, engine, audit = _context()
+    try:
+        chosen = set_followed_packages(engine, cluster_id, packages or [],
+                                       known=[p.id for p in load_catalogue().packages])
+    except ValueError as e:
+        _fail(e)
+    audit.record("cluster_packages", username=_actor(), object=f"cluster:{cluster_id}",
+                 details={"packages": list(chosen)})
+    console.print(f"Klynge {cluster_id} følger: {', '.join(chosen) if chosen else 'alle pakker'}")
+
+
 @users_app.command("vendor-add")
 def vendor_add(name: str = typer.Argument(..., help="Leverandørens navn (tokenets iss)."),
                public_key: Path = typer.Option(..., "--public-key", exists=True, help="Offentlig nøgle (PEM)."),

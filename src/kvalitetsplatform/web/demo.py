@@ -19,6 +19,7 @@ from kvalitetsplatform.settings import Settings
 
 DEMO_PASSWORD = "kvalitet-demo-2026"  # development mode only; seed_demo refuses production
 VENDOR = "demo-lps"
+DEMO_PACKAGES = ("ihd", "t2d", "copd", "antibiotics", "polypharmacy")  # what the demo cluster follows
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,8 @@ def seed_demo(settings: Settings) -> list[DemoUser]:
     from kvalitetsplatform.access.audit import AuditLog, audit_key
     from kvalitetsplatform.access.auth import register_vendor
     from kvalitetsplatform.access.db import open_appdb
-    from kvalitetsplatform.access.orgs import load_organisation, sync_from_warehouse
+    from kvalitetsplatform.access.orgs import load_organisation, set_followed_packages, sync_from_warehouse
+    from kvalitetsplatform.indicators import load_catalogue
 
     if settings.production:
         raise DemoError("Demobrugere kan kun oprettes i udviklingstilstand (KP_MODE=development).")
@@ -60,6 +62,8 @@ def seed_demo(settings: Settings) -> list[DemoUser]:
     if not current:
         raise DemoError("Warehouse har ingen praksis endnu. Kør `kp synth` og `kp ingest` først.")
     first = sorted(current, key=lambda m: m.ydernummer)[0]
+    if not org.follows(first.cluster_id):  # the demo cluster follows a cluster's usual choice (unless changed)
+        set_followed_packages(engine, first.cluster_id, DEMO_PACKAGES, [p.id for p in load_catalogue().packages])
     plan = [
         DemoUser("demo-laege", "Anne Demo, praktiserende læge", "gp", first.ydernummer,
                  f"/praksis/{first.ydernummer}"),

@@ -264,15 +264,18 @@ def packages_for(audience: str) -> list[Package]:
 SPARK_MONTHS = 12
 
 
-def build_cockpit(page: Page, ydernummer: str) -> dict:
-    """The tiles with the newest figures; each package's trend lines come as a fragment (`build_trends`), so the
-    page answers with one protected view per indicator."""
+def build_cockpit(page: Page, ydernummer: str, every_package: bool = False) -> dict:
+    """The tiles with the newest figures of the packages the practice's cluster follows (all packages when it
+    follows none, or on request); each package's trend lines come as a fragment (`build_trends`), so the page
+    answers with one protected view per indicator."""
     require_results(page)
     p, source = page.principal, page.source
     period = latest_period(page)
     up = parents(page, ydernummer, period) if period else {}
     sections, needs, seen, practice_label, cluster_label = [], 0, False, None, None
-    packages = packages_for("practice")
+    published = packages_for("practice")
+    followed = source.structure().follows(up["cluster"]) if up.get("cluster") else ()
+    packages = published if every_package or not followed else [pk for pk in published if pk.id in followed]
     newest = source.figures_many(p, [i.id for pk in packages for i in pk.indicators], [period]) if period else {}
     for pk in packages:
         tiles = []
@@ -298,7 +301,9 @@ def build_cockpit(page: Page, ydernummer: str) -> dict:
     return {"practice": OrgRef("practice", ydernummer, practice_label or ydernummer),
             "cluster": OrgRef("cluster", up["cluster"], cluster_label) if up and cluster_label else None,
             "period": period, "sections": sections, "needs": needs, "base": base,
-            "clinical": ydernummer in p.clinical_practices}
+            "clinical": ydernummer in p.clinical_practices,
+            "followed": len([pk for pk in published if pk.id in followed]), "published": len(published),
+            "every_package": every_package}
 
 
 def build_trends(page: Page, ydernummer: str, package_id: str) -> dict[str, Chart]:
@@ -322,9 +327,9 @@ def build_trends(page: Page, ydernummer: str, package_id: str) -> dict[str, Char
 
 
 @router.get("/praksis/{ydernummer}", response_class=HTMLResponse)
-def cockpit(request: Request, ydernummer: str):
+def cockpit(request: Request, ydernummer: str, alle: bool = False):
     page = page_for(request)
-    model = build_cockpit(page, ydernummer)
+    model = build_cockpit(page, ydernummer, every_package=alle)
     page.source.record_view(page.principal, "cockpit", ydernummer)
     return page.render("cockpit.html", **common(page, **model, chart_context=chart_context))
 
