@@ -5,15 +5,15 @@ from datetime import date
 import ibis
 import pytest
 
-from kvalitetsplatform.access import users
-from kvalitetsplatform.access.audit import AuditLog
 from kvalitetsplatform.access.gate import AccessDenied, Gate, InvalidQuery
-from kvalitetsplatform.access.orgs import replace_organisation, set_peer_display
+from kvalitetsplatform.access.orgs import set_peer_display
 from kvalitetsplatform.access.principal import load_principal
 from kvalitetsplatform.access.testing import (
-    WORLD_COUNTS, WORLD_INDICATOR, WORLD_VAULT_KEY, world_organisation, world_patient_key, world_store,
+    WORLD_COUNTS, WORLD_INDICATOR, WORLD_VAULT_KEY, world_patient_key, world_store,
 )
 from kvalitetsplatform.warehouse.vault import VaultCipher
+
+from .conftest import seed_world
 
 DEC, JUN = date(2025, 12, 31), date(2025, 6, 30)
 VAULT_KEY = WORLD_VAULT_KEY.encode()
@@ -47,13 +47,7 @@ class _Identity:
 @pytest.fixture
 def world(appdb_engine, world_home):
     path = world_home / "warehouse.duckdb"
-    replace_organisation(appdb_engine, *world_organisation())
-    audit = AuditLog(appdb_engine, b"a" * 32)
-    ids = {}
-    for name, grants in GRANTS.items():
-        ids[name] = users.create_user(appdb_engine, audit, name, name.title())
-        for role, scope in grants:
-            users.grant(appdb_engine, audit, name, role, scope)
+    audit, ids = seed_world(appdb_engine, GRANTS)
 
     def reveal(keys):  # the vault, decrypted as warehouse.vault.reveal does
         con = ibis.duckdb.connect(str(path), read_only=True)

@@ -10,15 +10,14 @@ import ibis
 import pytest
 from typer.testing import CliRunner
 
-from kvalitetsplatform.access import users
-from kvalitetsplatform.access.audit import AuditLog
 from kvalitetsplatform.access.db import make_engine
 from kvalitetsplatform.access.gate import AccessDenied, Gate
-from kvalitetsplatform.access.orgs import replace_organisation
 from kvalitetsplatform.access.principal import load_principal
 from kvalitetsplatform.access.results import ResultStore
-from kvalitetsplatform.access.testing import WORLD_INDICATOR, world_organisation
+from kvalitetsplatform.access.testing import WORLD_INDICATOR
 from kvalitetsplatform.access.views import ViewStore
+
+from .conftest import seed_world
 
 pytestmark = pytest.mark.parametrize("appdb_url", ["sqlite"], indirect=True)
 
@@ -32,13 +31,7 @@ GRANTS = {"gp1": [("gp", "000001")], "coord": [("cluster_coordinator", "K1")],
 def world(appdb_engine, world_home, tmp_path):
     """The access world over a private copy of its results store, whose version the test turns."""
     shutil.copyfile(world_home / "results.duckdb", tmp_path / "results.duckdb")
-    replace_organisation(appdb_engine, *world_organisation())
-    audit = AuditLog(appdb_engine, b"a" * 32)
-    ids = {}
-    for name, grants in GRANTS.items():
-        ids[name] = users.create_user(appdb_engine, audit, name, name.title())
-        for role, scope in grants:
-            users.grant(appdb_engine, audit, name, role, scope)
+    audit, ids = seed_world(appdb_engine, GRANTS)
     version = ["1"]
     store = ResultStore(lambda: ibis.duckdb.connect(str(tmp_path / "results.duckdb"), read_only=True),
                         version=lambda: version[0])

@@ -162,14 +162,18 @@ def sync_from_warehouse(engine: Engine, settings) -> dict:
     return replace_organisation(engine, units.values(), memberships)
 
 
+def _require_cluster(conn: Connection, cluster_id: str) -> None:
+    if conn.execute(select(org_unit.c.code).where(org_unit.c.level == "cluster",
+                                                  org_unit.c.code == cluster_id)).first() is None:
+        raise ValueError(f"klyngen {cluster_id!r} findes ikke (synkronisér organisationer med `kp users sync-orgs`)")
+
+
 def set_peer_display(engine: Engine, cluster_id: str, display: str, changed_by: int | None = None) -> None:
     """Record the cluster's decision: practices shown to each other by name or as letters."""
     if display not in PEER_DISPLAY:
         raise ValueError(f"visning skal være 'names' eller 'letters', ikke {display!r}")
     with engine.begin() as conn:
-        if conn.execute(select(org_unit.c.code).where(org_unit.c.level == "cluster",
-                                                      org_unit.c.code == cluster_id)).first() is None:
-            raise ValueError(f"klyngen {cluster_id!r} findes ikke (synkronisér organisationer med `kp users sync-orgs`)")
+        _require_cluster(conn, cluster_id)
         conn.execute(delete(cluster_setting).where(cluster_setting.c.cluster_id == cluster_id))
         conn.execute(insert(cluster_setting).values(cluster_id=cluster_id, peer_display=display,
                                                     changed_at=datetime.now().replace(microsecond=0),
@@ -185,9 +189,7 @@ def set_followed_packages(engine: Engine, cluster_id: str, packages: Iterable[st
     if unknown:
         raise ValueError(f"ukendt pakke: {', '.join(unknown)}")
     with engine.begin() as conn:
-        if conn.execute(select(org_unit.c.code).where(org_unit.c.level == "cluster",
-                                                      org_unit.c.code == cluster_id)).first() is None:
-            raise ValueError(f"klyngen {cluster_id!r} findes ikke (synkronisér organisationer med `kp users sync-orgs`)")
+        _require_cluster(conn, cluster_id)
         conn.execute(delete(cluster_package).where(cluster_package.c.cluster_id == cluster_id))
         now = datetime.now().replace(microsecond=0)
         if chosen:
