@@ -14,6 +14,7 @@ kp ingest "$KP_HOME/demo-deliveries"
 kp deliveries
 kp compute
 # every practice's views protected once now, so no page waits for the disclosure audit (about a minute)
+kp users sync-orgs
 kp protect
 
 # The platform on http://127.0.0.1:8000 with a demo user for every role (printed), until Ctrl+C; it protects the
