@@ -80,6 +80,24 @@ def test_the_vault_reveals_cpr_and_name_to_whoever_holds_the_vault_key(tmp_path,
     assert found[key].name == patient["name"] and found[key].cpr_kind == "cpr_substitute"
 
 
+def test_a_new_name_in_a_later_delivery_replaces_the_vaults(tmp_path, settings):
+    from kvalitetsplatform.warehouse.vault import Pseudonymiser, reveal
+
+    first = build_rows()
+    write(tmp_path / "first", first)
+    ingest_one(tmp_path / "first", settings)
+    vault = query(settings, "SELECT count(*) FROM identity_vault")
+    renamed = build_rows()
+    renamed["patient"][3]["name"] = "Ny Navnesen"
+    write(tmp_path / "fixed", renamed, delivery_id="012345-20251202T020000", extract_ts=datetime(2025, 12, 2, 2))
+    assert ingest_one(tmp_path / "fixed", settings).status == "loaded"
+    assert query(settings, "SELECT count(*) FROM identity_vault") == vault
+    keys = [Pseudonymiser(settings.pseudonym_key).patient_key(p["cpr"]) for p in renamed["patient"][2:5]]
+    found = reveal(settings, keys)
+    assert [found[k].name for k in keys] == [renamed["patient"][2]["name"], "Ny Navnesen",
+                                             renamed["patient"][4]["name"]]
+
+
 def test_a_corrected_delivery_replaces_the_earlier_one(tmp_path, settings):
     first = build_rows()
     write(tmp_path / "first", first)
