@@ -461,15 +461,7 @@ class Evaluation:
             return self._memo_tables[key]
         rows = self.rows_of(events, cand).select(PK, "code", "day").distinct()
         rows = rows.mutate(_next=rows.day.lead().over(group_by=[rows[PK], rows.code], order_by=rows.day))
-        bounds = [events.window.bounds(d) for d in self.reference_dates]
-        n = len(bounds)
-        low = _add([(rows.day > ibis.literal(until)).ifelse(1, 0) for _, until in bounds])
-        newest_until = rows._next.isnull().ifelse(
-            n - 1, _add([(rows._next > ibis.literal(until)).ifelse(1, 0) for _, until in bounds]) - 1)
-        in_window_until = (_add([(rows.day > ibis.literal(after)).ifelse(1, 0) for after, _ in bounds]) - 1
-                           if events.window.start is not None else ibis.literal(n - 1))
-        high = ibis.least(newest_until, in_window_until)
-        rows = rows.select(PK, ref_index=ibis.range(low.cast("int64"), high.cast("int64") + 1).unnest())
+        rows = self._date_runs(rows, events.window, "day")
         counted = rows.group_by([PK, "ref_index"]).aggregate(n=rows.count().cast("int64"))
         refs = self.refs.select("ref_index", REF)
         counted = counted.view().join(refs, "ref_index").select(PK, REF, "n")
@@ -490,18 +482,23 @@ class Evaluation:
         rows = rows.mutate(_next=rows.day.lead().over(group_by=rows[PK], order_by=order),
                            _back=(rows.day.lag(k - 1).over(group_by=rows[PK], order_by=order) if k > 1
                                   else rows.day))
-        rows = rows.filter(rows._back.notnull())
-        bounds = [events.window.bounds(d) for d in self.reference_dates]
+        rows = self._date_runs(rows.filter(rows._back.notnull()), events.window, "_back")
+        refs = self.refs.select("ref_index", REF)
+        return rows.view().join(refs, "ref_index").select(PK, REF)
+
+    def _date_runs(self, rows: ir.Table, window: m.Window, oldest: str) -> ir.Table:
+        """(patient_key, ref_index) for every reference date on which a row is the newest — from its `day` until
+        the day before `_next` — while its `oldest` day still lies in the window: a contiguous run of dates,
+        found by comparing with the dates as constants and unnested."""
+        bounds = [window.bounds(d) for d in self.reference_dates]
         n = len(bounds)
         low = _add([(rows.day > ibis.literal(until)).ifelse(1, 0) for _, until in bounds])
         newest_until = rows._next.isnull().ifelse(
             n - 1, _add([(rows._next > ibis.literal(until)).ifelse(1, 0) for _, until in bounds]) - 1)
-        in_window_until = (_add([(rows._back > ibis.literal(after)).ifelse(1, 0) for after, _ in bounds]) - 1
-                           if events.window.start is not None else ibis.literal(n - 1))
+        in_window_until = (_add([(rows[oldest] > ibis.literal(after)).ifelse(1, 0) for after, _ in bounds]) - 1
+                           if window.start is not None else ibis.literal(n - 1))
         high = ibis.least(newest_until, in_window_until)
-        rows = rows.select(PK, ref_index=ibis.range(low.cast("int64"), high.cast("int64") + 1).unnest())
-        refs = self.refs.select("ref_index", REF)
-        return rows.view().join(refs, "ref_index").select(PK, REF)
+        return rows.select(PK, ref_index=ibis.range(low.cast("int64"), high.cast("int64") + 1).unnest())
 
     def possible(self, population: m.Criterion) -> Candidates | None:
         """The patients who could meet an age/sex population on some reference date (None: anyone): those of
