@@ -536,6 +536,13 @@ def _cell_table(rows: list[dict], org: Organisation, day: date, scope: dict, kin
              + [("region", g) for g in regions] + [("municipality", k) for k in municipalities]
              + [("national", NATIONAL)])
     visible = set(t.value)
+    # Only a relation with a visible cell is kept, so only the units near a visible one need looking at (a
+    # coordinator sees a cluster of the country's 1,600 practices: checking every relation costs more than the LP).
+    seen = {(r["org_level"], r["org_id"]) for r in rows}
+    near_clusters = [(c, practices) for c, practices in clusters.items()
+                     if ("cluster", c) in seen or any(("practice", p) in seen for p in practices)]
+    near_regions = [(g, cs) for g, cs in regions.items()
+                    if ("region", g) in seen or any(("cluster", c) in seen for c in cs)]
 
     def relate(total, parts):
         if any(k in visible for k in (total, *parts)):
@@ -543,16 +550,17 @@ def _cell_table(rows: list[dict], org: Organisation, day: date, scope: dict, kin
 
     for part in ("n", "d"):
         for s in all_strata:
-            for c, practices in clusters.items():
+            for c, practices in near_clusters:
                 relate((part, "cluster", c, *s), [(part, "practice", p, *s) for p in practices])
-            for g, cs in regions.items():
+            for g, cs in near_regions:
                 relate((part, "region", g, *s), [(part, "cluster", c, *s) for c in cs])
             relate((part, "national", NATIONAL, *s), [(part, "region", g, *s) for g in regions])
             if municipalities:
                 relate((part, "national", NATIONAL, *s), [(part, "municipality", k, *s) for k in municipalities])
         for unit in units:
-            for dim in sorted(strata):
-                relate((part, *unit, "total", ""), [(part, *unit, dim, v) for v in sorted(strata[dim])])
+            if unit in seen:
+                for dim in sorted(strata):
+                    relate((part, *unit, "total", ""), [(part, *unit, dim, v) for v in sorted(strata[dim])])
     for key in list(t.value):
         if key[0] == "n":
             d_key = ("d", *key[1:])

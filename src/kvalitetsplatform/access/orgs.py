@@ -60,8 +60,15 @@ class Organisation:
     def unit(self, level: str, code: str) -> OrgUnit | None:
         return self.units.get((level, code))
 
+    @cached_property
+    def _by_practice(self) -> dict[str, list[Membership]]:
+        found: dict[str, list[Membership]] = {}
+        for m in self.memberships:
+            found.setdefault(m.ydernummer, []).append(m)
+        return found
+
     def of_practice(self, ydernummer: str) -> list[Membership]:
-        return [m for m in self.memberships if m.ydernummer == ydernummer]
+        return list(self._by_practice.get(ydernummer, ()))
 
     def in_cluster(self, cluster_id: str) -> list[Membership]:
         return [m for m in self.memberships if m.cluster_id == cluster_id]
