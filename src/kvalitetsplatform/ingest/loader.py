@@ -441,9 +441,20 @@ class Loader:
 
     def _check_key_collisions_with_vault(self) -> None:
         con = self.con
-        # only the keys and pseudonyms: reading the encrypted columns of a national vault costs seconds
-        con.execute("CREATE OR REPLACE TEMP TABLE _vault_old AS SELECT v.patient_key, v.pseudonym "
-                    "FROM identity_vault v SEMI JOIN _pmap p ON p.patient_key = v.patient_key")
+        # The delivery's known people, for this check and for the vault's update (`_update_vault`). Their keys are
+        # found from the key column alone; the wide columns (pseudonym, encrypted name) are read only in the runs
+        # of rows that hold them — a practice's patients were added together, so they lie in a few runs, and a
+        # national vault is not read in full for every delivery.
+        rowids = con.execute("SELECT v.rowid FROM identity_vault v SEMI JOIN _pmap p ON p.patient_key = "
+                             "v.patient_key ORDER BY 1").fetchnumpy()["rowid"]
+        runs = _runs(rowids)
+        known = " UNION ALL ".join(
+            "SELECT v.patient_key, v.pseudonym, v.cpr_kind, v.name_enc FROM identity_vault v SEMI JOIN _pmap p ON "
+            f"p.patient_key = v.patient_key WHERE v.rowid BETWEEN {first} AND {last}" for first, last in runs
+        ) if len(runs) <= MAX_VAULT_RUNS else ("SELECT v.patient_key, v.pseudonym, v.cpr_kind, v.name_enc FROM "
+                                               "identity_vault v SEMI JOIN _pmap p ON p.patient_key = v.patient_key")
+        con.execute("CREATE OR REPLACE TEMP TABLE _vault_old AS " + (known or
+                    "SELECT patient_key, pseudonym, cpr_kind, name_enc FROM identity_vault LIMIT 0"))
         found = con.execute("SELECT o.patient_key FROM _vault_old o JOIN _pmap p USING (patient_key) "
                             "WHERE o.pseudonym <> p.pseudonym LIMIT 1").fetchone()
         if found:
@@ -519,13 +530,17 @@ class Loader:
             "name_enc": pa.array([encrypt("name", r[1], r[4]) for r in rows], pa.binary()),
         })
         con.register("_vault_new", vault)
-        # new patients are added; a known one's name and kind follow the newest delivery (the encryption is
-        # deterministic, so an unchanged name is an equal blob and is left alone). The key's index finds them.
+        # a known person's name and kind follow the newest delivery (the encryption is deterministic, so an
+        # unchanged name is an equal blob and is left alone); unknown people are added (`VaultClaims` lets one
+        # worker at a time add a person, so the key stays unique without an index)
+        changed = "SELECT n.* FROM _vault_new n JOIN _vault_old o USING (patient_key) WHERE " \
+                  "o.name_enc <> n.name_enc OR o.cpr_kind <> n.cpr_kind"
+        if con.execute(f"SELECT count(*) FROM ({changed})").fetchone()[0]:
+            con.execute(f"UPDATE identity_vault v SET name_enc = c.name_enc, cpr_kind = c.cpr_kind FROM ({changed}) c "
+                        "WHERE v.patient_key = c.patient_key")
         con.execute("INSERT INTO identity_vault (patient_key, pseudonym, cpr_kind, cpr_enc, name_enc) "
                     "SELECT patient_key, pseudonym, cpr_kind, cpr_enc, name_enc FROM _vault_new "
-                    "ON CONFLICT (patient_key) DO UPDATE SET name_enc = excluded.name_enc, "
-                    "cpr_kind = excluded.cpr_kind WHERE identity_vault.name_enc <> excluded.name_enc "
-                    "OR identity_vault.cpr_kind <> excluded.cpr_kind")
+                    "ANTI JOIN _vault_old USING (patient_key)")
         con.unregister("_vault_new")
 
     def _close_practice_periods(self, ydernummer: str) -> None:
@@ -539,6 +554,19 @@ class Loader:
     def _delete_delivery_rows(self, delivery_id: str) -> None:
         for loaded in LOADED.values():
             self.con.execute(f"DELETE FROM {q(loaded.name)} WHERE delivery_id = ?", [delivery_id])
+
+
+MAX_VAULT_RUNS = 64  # more runs of known people than this: one scan of the whole vault is cheaper
+
+
+def _runs(rowids: np.ndarray, gap: int = 4096) -> list[tuple[int, int]]:
+    """Sorted row ids as runs (first, last), a new run where the next row is more than `gap` rows on."""
+    if not len(rowids):
+        return []
+    breaks = np.flatnonzero(np.diff(rowids) > gap)
+    starts = np.concatenate(([0], breaks + 1))
+    ends = np.concatenate((breaks, [len(rowids) - 1]))
+    return [(int(rowids[a]), int(rowids[b])) for a, b in zip(starts, ends)]
 
 
 def _collision(key: int) -> WarehouseError:
