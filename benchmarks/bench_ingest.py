@@ -1,10 +1,10 @@
-"""Benchmark `kp ingest`: a whole population of deliveries, then one practice's monthly delivery on top.
+"""Benchmark `kp ingest`: a whole population of deliveries, then two practices' monthly deliveries on top.
 
     .venv/bin/python benchmarks/bench_ingest.py --deliveries /path/to/synth-output      # an existing folder
     .venv/bin/python benchmarks/bench_ingest.py --synth national                        # synthesise first
 
-One practice's latest (monthly) delivery is held out of the bulk load and ingested on its own afterwards, into the
-full warehouse, as a practice's monthly delivery would be. Prints wall time, rows/s and peak memory against the
+The newest (monthly) delivery of two practices is held out of the bulk load and ingested afterwards, one after
+the other, into the full warehouse, as practices' monthly deliveries would be. Prints wall time, rows/s and peak memory against the
 targets (national ingest ≤ 10 min and ≤ 16 GiB on 2 cores; a monthly delivery well under a second). A benchmark,
 not a test: it asserts nothing.
 """
@@ -67,9 +67,11 @@ def main() -> None:
     for folder in folders:
         m = read_manifest(folder)
         by_practice.setdefault(m.ydernummer, []).append(((m.period_end - m.period_start).days, m.extract_ts, folder))
-    practice = next((y for y, items in sorted(by_practice.items()) if len(items) > 1), None)
-    held_out = max(by_practice[practice], key=lambda item: item[1])[2] if practice else None
-    bulk = [f for f in folders if f != held_out]
+    # the newest delivery of two practices: the first lands right after the bulk load, whose last row groups the
+    # warehouse's next checkpoint still tidies; the second shows a monthly delivery in the steady state
+    practices = [y for y, items in sorted(by_practice.items()) if len(items) > 1][:2]
+    held_out = [max(by_practice[y], key=lambda item: item[1])[2] for y in practices]
+    bulk = [f for f in folders if f not in held_out]
 
     start, cpu = time.perf_counter(), cpu_seconds()
     results = ingest(bulk, settings, workers=args.workers)
@@ -82,13 +84,14 @@ def main() -> None:
         "peak_gib": round(peak_gib(), 2),
         "warehouse_gib": round(settings.warehouse_path.stat().st_size / 1024 ** 3, 2),
     })
-    if held_out:
+    figures["monthly"] = []
+    for folder in held_out:
         start, cpu = time.perf_counter(), cpu_seconds()
-        [monthly] = ingest([held_out], settings, workers=1)
-        figures["monthly"] = {"delivery": monthly.delivery_id, "status": monthly.status,
-                              "rows": monthly.total("received"), "seconds": round(time.perf_counter() - start, 3),
-                              "cpu_seconds": round(cpu_seconds() - cpu, 3),
-                              "seconds_in_loader": round(monthly.seconds, 3)}
+        [monthly] = ingest([folder], settings, workers=1)
+        figures["monthly"].append({"delivery": monthly.delivery_id, "status": monthly.status,
+                                   "rows": monthly.total("received"), "seconds": round(time.perf_counter() - start, 3),
+                                   "cpu_seconds": round(cpu_seconds() - cpu, 3),
+                                   "seconds_in_loader": round(monthly.seconds, 3)})
     figures["peak_gib"] = round(peak_gib(), 2)
     figures["load_average"] = os.getloadavg()
 
@@ -105,11 +108,10 @@ def main() -> None:
     print(f"  peak memory {figures['peak_gib']:8.2f} GiB (target ≤ {TARGET_GIB} GiB: "
           f"{ok(figures['peak_gib'] <= TARGET_GIB)})")
     print(f"  warehouse   {figures['warehouse_gib']:8.2f} GiB on disk")
-    if held_out:
-        m = figures["monthly"]
-        print(f"One practice's monthly delivery {m['delivery']} ({m['rows']:,} rows, {m['status']}): "
-              f"{m['seconds']:.3f} s ({m['seconds_in_loader']:.3f} s in the loader, {m['cpu_seconds']:.3f} s CPU; "
-              "target well under 1 s)")
+    for label, m in zip(("right after the bulk load", "the next one"), figures["monthly"]):
+        print(f"One practice's monthly delivery, {label}: {m['delivery']} ({m['rows']:,} rows, {m['status']}): "
+              f"{m['seconds']:.3f} s ({m['seconds_in_loader']:.3f} s in the loader, the rest the warehouse's "
+              f"checkpoint; {m['cpu_seconds']:.3f} s CPU; target well under 1 s)")
     print(f"Load average while running: {', '.join(f'{x:.1f}' for x in figures['load_average'])} "
           f"(other work on the machine slows every figure)")
 
