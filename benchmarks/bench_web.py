@@ -4,7 +4,8 @@ loopback, p50/p95/p99 against the target p95 ≤ 100 ms. Prints figures; asserts
     .venv/bin/python benchmarks/bench_web.py                 # the web test world (7 practices, 5 indicators)
     .venv/bin/python benchmarks/bench_web.py --home .kp      # a KP_HOME after `bash scripts/demo.sh`
 
-The platform runs in its own process (uvicorn, 1 worker); the load comes from an asyncio httpx client in this one.
+The platform runs in its own process (uvicorn; with `--home`, `--workers N` processes); the load comes from an
+asyncio httpx client in this one.
 Each virtual user is a GP with their own session; users of the same practice share a scope (and so the gate's and
 the web's caches). The first request of every scope and page is timed apart ("cold": the gate computes and protects
 the views), then every user requests each page `--rounds` times ("warm"), back to back or with `--think` seconds of reading between requests,
@@ -19,6 +20,7 @@ import multiprocessing
 import os
 import socket
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -52,18 +54,33 @@ def serve_world(folder: str, port: int, ready) -> None:
         uvicorn.run(platform.app, host="127.0.0.1", port=port, log_level="error", access_log=False)
 
 
-def serve_home(home: str, port: int, ready) -> None:
-    import faulthandler
+class HomeServer:
+    """`uvicorn` with `--workers N` over a KP_HOME, as its own command (uvicorn's worker processes are started by
+    its supervisor, which a multiprocessing child cannot host); the interface of the `Process` serving the world."""
 
-    faulthandler.enable()
-    os.environ["KP_HOME"] = home
-    import uvicorn
+    def __init__(self, home: str, port: int, workers: int):
+        self.home, self.port, self.workers = home, port, workers
+        self.process: subprocess.Popen | None = None
 
-    from kvalitetsplatform.settings import load_settings
+    def start(self) -> None:
+        env = {**os.environ, "KP_HOME": self.home, "PYTHONFAULTHANDLER": "1"}
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "kvalitetsplatform.web.serve_app:app", "--host", "127.0.0.1",
+             "--port", str(self.port), "--workers", str(self.workers), "--log-level", "error", "--no-access-log"],
+            env=env, stdin=subprocess.DEVNULL)
 
-    ready.put(load_settings().database_url)
-    uvicorn.run("kvalitetsplatform.web.serve_app:app", host="127.0.0.1", port=port, log_level="error",
-                access_log=False)
+    @property
+    def exitcode(self) -> int | None:
+        return self.process.poll()
+
+    def join(self, timeout: float) -> None:
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            pass
+
+    def terminate(self) -> None:
+        self.process.terminate()
 
 
 def make_users(database_url: str, practices: list[str], users: int) -> list[tuple[str, str]]:
@@ -158,6 +175,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--home", help="a KP_HOME with computed results (default: the web test world)")
     parser.add_argument("--users", type=int, default=50)
+    parser.add_argument("--workers", type=int, default=1, help="uvicorn worker processes (with --home)")
     parser.add_argument("--rounds", type=int, default=10, help="requests per user and page")
     parser.add_argument("--indicator", default="IHD-1")
     parser.add_argument("--max-seconds", type=float, default=300, help="stop the warm phase after this long")
@@ -171,12 +189,18 @@ def main() -> None:
     ctx = multiprocessing.get_context("spawn")
     ready = ctx.Queue()
     if args.home:
-        server = ctx.Process(target=serve_home, args=(str(Path(args.home).resolve()), port, ready), daemon=True)
+        home = str(Path(args.home).resolve())
+        server = HomeServer(home, port, args.workers)
+        os.environ["KP_HOME"] = home
+        from kvalitetsplatform.settings import load_settings
+
+        server.start()
+        database_url = load_settings().database_url
     else:
         folder = tempfile.mkdtemp(prefix="kp-bench-web-")
         server = ctx.Process(target=serve_world, args=(folder, port, ready), daemon=True)
-    server.start()
-    database_url = ready.get(timeout=600)
+        server.start()
+        database_url = ready.get(timeout=600)
     base = f"http://127.0.0.1:{port}"
     import httpx
 
