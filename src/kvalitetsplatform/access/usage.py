@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 
@@ -22,8 +24,14 @@ def grant_region(level: str, code: str, org: Organisation) -> str:
 
 
 class UsageRecorder:
+    """Usage events feed the active-users-per-month figure, so a person's use of one kind is recorded once a day
+    (per process), not at every request: the audit log keeps every request."""
+
     def __init__(self, engine: Engine):
         self.engine = engine
+        self._recorded: set[tuple] = set()
+        self._day = None
+        self._lock = threading.Lock()
 
     def seen(self, principal: Principal, kind: str, org: Organisation) -> None:
         """One event per role and region the person acts in (a person with two roles counts under both)."""
@@ -31,10 +39,18 @@ class UsageRecorder:
             return
         at = now_utc()
         rows = {(g.role.value, grant_region(g.scope_level, g.scope_code, org)) for g in principal.grants}
+        marker = (principal.user_id, kind, frozenset(rows))
+        with self._lock:
+            if self._day != at.date():
+                self._day, self._recorded = at.date(), set()
+            if marker in self._recorded:
+                return
         with self.engine.begin() as conn:
             conn.execute(insert(usage_event), [dict(at=at, month=at.strftime("%Y-%m"), user_id=principal.user_id,
                                                     role=role, region_code=region, kind=kind)
                                                for role, region in sorted(rows)])
+        with self._lock:
+            self._recorded.add(marker)
 
     def active_users(self) -> list[dict]:
         with self.engine.connect() as conn:
