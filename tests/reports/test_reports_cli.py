@@ -83,3 +83,21 @@ def test_subscribe_and_notify(env):
     outcome = json.loads(result.stdout)
     assert len(outcome["built"]) == 1 and [s["to"] for s in outcome["sent"]] == ["gp@praksis.dk"]
     assert f"https://kp.example.dk/rapporter/{outcome['built'][0]}" in inbox.messages[0][1].get_content()
+
+
+def test_kp_protect_keeps_every_date_of_a_subscribed_report_so_its_build_protects_nothing(env):
+    from kvalitetsplatform.access.gate import views_path
+    from kvalitetsplatform.access.views import ViewStore
+
+    cluster = env.world.clusters[0]
+    add_user(env, "coord", "cluster_coordinator", cluster)
+    assert kp(env, "reports", "subscribe", "--user", "coord", "--cluster", cluster, "--package", PACKAGE,
+              "--email", "k@klynge.dk").exit_code == 0
+    result = kp(env, "protect", "--workers", "1", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["report_audiences"] == 1
+    views = ViewStore(views_path(env.settings))
+    kept = views.count()
+    built = kp(env, "reports", "build", "--cluster", cluster, "--package", PACKAGE, "--json")
+    assert built.exit_code == 0, built.output
+    assert views.count() == kept  # the pack's 36 months were all kept already

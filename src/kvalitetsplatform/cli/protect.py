@@ -5,6 +5,10 @@ store in batch so no page waits for the disclosure audit. Scopes: every active u
 GP of every practice (the scope a practice's doctors get). Work is spread over a process pool, one task per scope
 and reference date (all indicators from one results-store read). By default only each indicator's newest
 date (what the cockpits and overviews show first); `--all-dates` protects the whole history.
+
+Subscribed reports are built after each monthly compute and show 36 months, so every active subscription's
+audience (a practice, a cluster's coordinators, a region's quality unit) is protected for all dates of its
+package's indicators: the reports `kp reports notify` builds next then read kept views only.
 """
 
 from __future__ import annotations
@@ -42,6 +46,33 @@ def scopes(engine) -> list[tuple]:
     return sorted(found)
 
 
+def report_scopes(engine, catalogue) -> dict[tuple, set[str]]:
+    """The audience of every active subscription (as the grants the report is read with) → the indicators of
+    the packages subscribed for it."""
+    from sqlalchemy import select
+
+    from kvalitetsplatform.reports.audience import Audience
+    from kvalitetsplatform.reports.tables import subscription
+
+    indicators = {p.id: {i.id for i in p.indicators} for p in catalogue.packages}
+    found: dict[tuple, set[str]] = {}
+    with engine.connect() as conn:
+        for kind, code, package in conn.execute(select(subscription.c.kind, subscription.c.scope_code,
+                                                       subscription.c.package).where(subscription.c.active)):
+            grants = Audience(kind, code).principal().grants
+            found.setdefault(grants, set()).update(indicators.get(package, ()))
+    return found
+
+
+def _by_date(contents: dict, newest_only: bool = False) -> dict:
+    """Reference date → the indicators with results on it (each indicator's newest date only, if asked)."""
+    out: dict = {}
+    for indicator_id, periods in contents.items():
+        for day in (periods[-1:] if newest_only else periods):
+            out.setdefault(day, set()).add(indicator_id)
+    return out
+
+
 def _start() -> None:
     from kvalitetsplatform.access.db import open_appdb
     from kvalitetsplatform.access.gate import gate_for
@@ -72,19 +103,23 @@ def protect_command(
     from kvalitetsplatform.access.results import ResultStore
     from kvalitetsplatform.access.views import ViewStore
     from kvalitetsplatform.compute.store import results_path
+    from kvalitetsplatform.indicators import load_catalogue
 
     s = settings()
     if not results_path(s).exists():
         console.print("[red]Fejl:[/red] Der er ingen resultater endnu. Kør `kp compute` først.")
         raise typer.Exit(1)
     store = ResultStore.from_settings(s)
-    by_date: dict = {}  # reference date → the indicators with results on it
-    for indicator_id, periods in store.contents().items():
-        for day in (periods if all_dates else periods[-1:]):
-            by_date.setdefault(day, []).append(indicator_id)
-    found = scopes(open_appdb(s))
+    contents = store.contents()
+    by_date = _by_date(contents, newest_only=not all_dates)
+    engine = open_appdb(s)
+    found = scopes(engine)
     pruned = ViewStore(views_path(s)).prune(store.version())
-    tasks = [(grants, day, indicators) for grants in found for day, indicators in sorted(by_date.items())]
+    tasks = [(grants, day, sorted(ids)) for grants in found for day, ids in sorted(by_date.items())]
+    reports = report_scopes(engine, load_catalogue())
+    for grants, wanted in sorted(reports.items()):
+        tasks += [(grants, day, sorted(wanted & ids)) for day, ids in sorted(_by_date(contents).items())
+                  if wanted & ids]
     started = time.perf_counter()
     views = 0
     with Progress(TextColumn("Diskretionerer"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
@@ -94,10 +129,12 @@ def protect_command(
             for future in as_completed([pool.submit(_protect, *task) for task in tasks]):
                 views += future.result()
                 progress.advance(bar)
-    result = {"scopes": len(found), "dates": len(by_date), "views": views, "pruned": pruned,
+    result = {"scopes": len(found), "dates": len(by_date), "report_audiences": len(reports), "views": views,
+              "pruned": pruned,
               "seconds": round(time.perf_counter() - started, 1)}
     if json_out:
         emit_json(result)
     else:
         console.print(f"Beskyttede {views} visninger for {len(found)} adgangsområder og {len(by_date)} "
-                      f"referencedato(er) på {result['seconds']} s (fjernede {pruned} forældede).")
+                      f"referencedato(er) og {len(reports)} abonnerede rapporters modtagere (alle datoer) på "
+                      f"{result['seconds']} s (fjernede {pruned} forældede).")
