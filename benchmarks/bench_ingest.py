@@ -4,9 +4,9 @@
     .venv/bin/python benchmarks/bench_ingest.py --synth national                        # synthesise first
 
 The newest (monthly) delivery of two practices is held out of the bulk load and ingested afterwards, one after
-the other, into the full warehouse, as practices' monthly deliveries would be. Prints wall time, rows/s and peak memory against the
-targets (national ingest ≤ 10 min and ≤ 16 GiB on 2 cores; a monthly delivery well under a second). A benchmark,
-not a test: it asserts nothing.
+the other, into the full warehouse, as practices' monthly deliveries would be. Prints wall time, rows/s and peak
+memory against the targets (national ingest ≤ 10 min and ≤ 16 GiB on 2 cores; a monthly delivery well under a
+second). A benchmark, not a test: it asserts nothing.
 """
 
 from __future__ import annotations
