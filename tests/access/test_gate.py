@@ -205,3 +205,24 @@ def test_cached_views_are_never_shared_between_scopes(world):
         assert gp1[("000001", "F")]["numerator"] == 12 and ("000002", "F") not in gp1
         assert staff2[("000002", "F")]["numerator"] == 2 and ("000001", "F") not in staff2
         assert gate.results(principal("nobody"), WORLD_INDICATOR, DEC) == []
+
+
+def test_usage_is_recorded_once_a_day_per_person_and_kind_while_the_audit_log_keeps_every_request(world):
+    from sqlalchemy import func, select
+
+    from kvalitetsplatform.access.db import audit_entry, usage_event
+
+    gate, principal, _ = world
+    gp1 = principal("gp1")
+
+    def count(table):
+        with gate.engine.connect() as conn:
+            return conn.execute(select(func.count()).select_from(table)).scalar_one()
+
+    gate.results(gp1, WORLD_INDICATOR, DEC)
+    usage, audited = count(usage_event), count(audit_entry)
+    for _ in range(3):
+        gate.results(gp1, WORLD_INDICATOR, DEC)
+    assert count(usage_event) == usage and count(audit_entry) == audited + 3
+    gate.results(principal("multi"), WORLD_INDICATOR, DEC)  # another person: recorded
+    assert count(usage_event) > usage
