@@ -117,9 +117,9 @@ def protect_command(
     pruned = ViewStore(views_path(s)).prune(store.version())
     tasks = [(grants, day, sorted(ids)) for grants in found for day, ids in sorted(by_date.items())]
     reports = report_scopes(engine, load_catalogue())
+    every_date = sorted(_by_date(contents).items())
     for grants, wanted in sorted(reports.items()):
-        tasks += [(grants, day, sorted(wanted & ids)) for day, ids in sorted(_by_date(contents).items())
-                  if wanted & ids]
+        tasks += [(grants, day, sorted(wanted & ids)) for day, ids in every_date if wanted & ids]
     started = time.perf_counter()
     views = 0
     with Progress(TextColumn("Diskretionerer"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
