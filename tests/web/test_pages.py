@@ -111,12 +111,11 @@ def test_cockpit_shows_the_packages_the_cluster_follows(platform):
     from kvalitetsplatform.access.orgs import set_followed_packages
     from kvalitetsplatform.indicators import load_catalogue
 
-    engine, source = platform.app.state.services.engine, platform.app.state.kp_source
+    engine = platform.app.state.services.engine
     known = [p.id for p in load_catalogue().packages]
     client = platform.client("gp1")
 
-    def packages(path: str) -> set[str]:
-        source._structure = None  # the organisation is otherwise kept for a little while
+    def packages(path: str) -> set[str]:  # the cluster's choice shows at once: kept pages are keyed by it
         return set(re.findall(r'<h2 id="pk-([\w-]+)"', client.get(path).text))
 
     everything = packages("/praksis/000001")
@@ -132,6 +131,50 @@ def test_cockpit_shows_the_packages_the_cluster_follows(platform):
     finally:
         set_followed_packages(engine, "K1", [], known)
     assert packages("/praksis/000001") == everything
+
+
+def test_cockpit_and_indicator_page_are_rendered_once_per_scope_and_framed_per_person(platform, monkeypatch):
+    """Two GPs of one practice share the rendered content (kept per scope, results and organisation version); the
+    frame around it (name, CSRF token) is each one's own, every request is audit-logged, and a change of the
+    organisation renders the page anew. Adds a user."""
+    from kvalitetsplatform.access import users
+    from kvalitetsplatform.access.orgs import set_peer_display
+    from kvalitetsplatform.web import pages
+    from kvalitetsplatform.web.app import Kept
+
+    from .web_platform import PASSWORD
+
+    platform.ids["gp1b"] = users.create_user(platform.engine, platform.audit, "gp1b", "Anden Læge", PASSWORD)
+    users.grant(platform.engine, platform.audit, "gp1b", "gp", "000001")
+    platform.app.state.kp_kept = Kept()
+    built = []
+    for name in ("build_cockpit", "build_indicator"):
+        original = getattr(pages, name)
+        monkeypatch.setattr(pages, name, lambda *a, original=original, **k: built.append(a[1:]) or original(*a, **k))
+
+    def main(html: str) -> str:
+        return html[html.index("<main"):html.index("</main>")]
+
+    for path in ("/praksis/000001", "/praksis/000001/indikator/IHD-1"):
+        before = len(built)
+        first, second = platform.client("gp1"), platform.client("gp1b")
+        a, b = first.get(path), second.get(path)
+        assert a.status_code == b.status_code == 200 and len(built) == before + 1
+        assert main(a.text) == main(b.text) and "Tal pr. 31.12.2025" in main(a.text)
+        assert first.csrf in a.text and "Gp1" in a.text and second.csrf not in a.text and "Anden Læge" not in a.text
+        assert second.csrf in b.text and "Anden Læge" in b.text and first.csrf not in b.text
+    with platform.engine.connect() as conn:
+        views = conn.execute(select(audit_entry.c.username).where(audit_entry.c.object == "report:cockpit")
+                             .order_by(audit_entry.c.seq.desc()).limit(2)).scalars().all()
+    assert sorted(views) == ["gp1", "gp1b"]
+
+    lettered = platform.client("gp1").get("/praksis/000001").text
+    set_peer_display(platform.engine, "K1", "names")
+    try:
+        named = platform.client("gp1").get("/praksis/000001").text
+        assert len(built) == 3 and named != lettered
+    finally:
+        set_peer_display(platform.engine, "K1", "letters")
 
 
 def test_worklist_reveal_and_export_are_logged(platform):

@@ -63,6 +63,14 @@ cluster_package = Table(
     Column("changed_by", Integer),
 )
 
+# One row, its version raised in the transaction of every change to the four tables above (`orgs.py` writes them all),
+# so a process can tell whether its copy of the organisation is current by reading one number.
+org_version = Table(
+    "org_version", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
 # --- users and grants -----------------------------------------------------------------------------------------------
 
 user_account = Table(

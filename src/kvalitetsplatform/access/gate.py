@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 
 from kvalitetsplatform.access.audit import AuditLog
 from kvalitetsplatform.access.disclosure import CellTable, DisclosureError, DisclosurePolicy, protect
-from kvalitetsplatform.access.orgs import Organisation, organisation_from_rows, organisation_rows
+from kvalitetsplatform.access.orgs import Organisation, organisation_from_rows, organisation_rows, organisation_version
 from kvalitetsplatform.access.principal import Principal
 from kvalitetsplatform.access.results import STRATUM_DIMS, ResultStore
 from kvalitetsplatform.access.roles import NATIONAL, ORG_LEVELS, ROLES, Purpose, Role, purpose_of
@@ -72,16 +72,21 @@ class Gate:
 
     # -- scope --------------------------------------------------------------------------------------------------
 
-    def _organisation(self) -> Organisation:
-        """The organisation as the app DB holds it now; rebuilt (and its fingerprint hashed) only when it changed."""
+    def organisation(self) -> Organisation:
+        """The organisation as the app DB holds it now: read again only when its version changed."""
         with self.engine.connect() as conn:
-            rows = organisation_rows(conn)
-        kept = self._org
-        if kept is not None and kept[0] == rows:
-            return kept[1]
-        org = organisation_from_rows(rows)
-        object.__setattr__(self, "_org", (rows, org))
+            version = organisation_version(conn)
+            kept = self._org
+            if kept is not None and kept[0] == version:
+                return kept[1]
+            org = organisation_from_rows(organisation_rows(conn))
+        object.__setattr__(self, "_org", (version, org))
         return org
+
+    def version(self, principal: Principal) -> tuple:
+        """Equal for two calls ⇒ the gate answers them alike: what the person may see (scope and policy), the results
+        and the organisation, as in every protected view's key. The web keeps rendered pages under it."""
+        return principal.scope_key, self.store.version(), self.organisation().fingerprint, self._policy(principal)
 
     def _scope(self, principal: Principal, org: Organisation, day: date) -> dict[tuple[str, str], int]:
         """Org units whose results this person may see on `day`, and how (own, named, lettered)."""
@@ -160,7 +165,7 @@ class Gate:
         if not any(ROLES[g.role].sees_results for g in principal.grants):
             return []
         dates = [ref_date] if ref_date is not None else self._periods(indicator_id)
-        org = self._organisation()
+        org = self.organisation()
         views = self._protected_views(principal, org, [(indicator_id, day) for day in dates])
         rows = [r for day in dates for r in _select(views[(indicator_id, day)], org_level, org_id, stratum_dim,
                                                     stratum)]
@@ -179,7 +184,7 @@ class Gate:
         pairs = [(i, d) for i in dict.fromkeys(indicator_ids) for d in dict.fromkeys(ref_dates)]
         if not any(ROLES[g.role].sees_results for g in principal.grants):
             return {pair: [] for pair in pairs}
-        views = self._protected_views(principal, self._organisation(), pairs)
+        views = self._protected_views(principal, self.organisation(), pairs)
         return {pair: _select(views[pair], org_level, org_id, stratum_dim, stratum) for pair in pairs}
 
     def own_results(self, principal: Principal, ydernummer: str, indicator_ids: Iterable[str],
@@ -191,7 +196,7 @@ class Gate:
                    for g in principal.grants):
             raise AccessDenied("Du har ikke adgang til denne praksis' egne tal.")
         pairs = [(i, d) for i in dict.fromkeys(indicator_ids) for d in dict.fromkeys(ref_dates)]
-        org = self._organisation()
+        org = self.organisation()
         key = ("own", ydernummer, tuple(pairs), self.store.version(), org.fingerprint)
         with self._lock:
             out = self._answers.get(key)
@@ -212,7 +217,7 @@ class Gate:
         if not any(ROLES[g.role].sees_results for g in principal.grants):
             return 0
         pairs = [(i, d) for i in dict.fromkeys(indicator_ids) for d in dict.fromkeys(ref_dates)]
-        return len(self._protected_views(principal, self._organisation(), pairs))
+        return len(self._protected_views(principal, self.organisation(), pairs))
 
     def _periods(self, indicator_id: str) -> list[date]:
         key = ("periods", indicator_id, self.store.version())
@@ -406,7 +411,7 @@ class Gate:
         self.audit.record_many([dict(action="identity_lookup", user_id=principal.user_id,
                                      username=principal.username, role=role, ydernummer=practice, patient_key=k,
                                      purpose=purpose, object="identity_vault") for k in keys])
-        self.usage.seen(principal, "identity_lookup", self._organisation())
+        self.usage.seen(principal, "identity_lookup", self.organisation)
         return [{"patient_key": str(k), "cpr": f"{found[k].cpr[:6]}-{found[k].cpr[6:]}", "name": found[k].name}
                 for k in keys if k in found]
 
@@ -451,7 +456,7 @@ class Gate:
     def _log(self, principal: Principal, action: str, org: Organisation | None = None, **fields) -> None:
         self.audit.record(action, user_id=principal.user_id, username=principal.username,
                           role=principal.primary_role(), **fields)
-        self.usage.seen(principal, action, org or self._organisation())
+        self.usage.seen(principal, action, lambda: org or self.organisation())
 
 
 def gate_for(settings, engine: Engine, catalogue=None, store: ResultStore | None = None, reveal=None) -> Gate:

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from functools import cached_property
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from kvalitetsplatform.access.db import cluster_package, cluster_setting, org_unit, practice_membership
+from kvalitetsplatform.access.db import cluster_package, cluster_setting, org_unit, org_version, practice_membership
 from kvalitetsplatform.access.roles import PEER_DISPLAY
 
 
@@ -94,6 +94,17 @@ def load_organisation(conn: Connection) -> Organisation:
     return organisation_from_rows(organisation_rows(conn))
 
 
+def organisation_version(conn: Connection) -> int:
+    """Raised by every change to the organisation (`_changed`); read it before the rows it stands for."""
+    return conn.execute(select(org_version.c.version).where(org_version.c.id == 1)).scalar() or 0
+
+
+def _changed(conn: Connection) -> None:
+    if conn.execute(update(org_version).where(org_version.c.id == 1)
+                    .values(version=org_version.c.version + 1)).rowcount == 0:
+        conn.execute(insert(org_version).values(id=1, version=1))
+
+
 def organisation_rows(conn: Connection) -> tuple:
     """The organisation as plain rows: equal rows give an equal Organisation (the gate keeps one per change)."""
     units = tuple(tuple(r) for r in conn.execute(select(org_unit.c.level, org_unit.c.code, org_unit.c.name,
@@ -133,6 +144,7 @@ def replace_organisation(engine: Engine, units: Iterable[OrgUnit], memberships: 
             conn.execute(insert(org_unit), [u.__dict__ for u in units])
         if memberships:
             conn.execute(insert(practice_membership), [m.__dict__ for m in memberships])
+        _changed(conn)
     counts: dict[str, int] = {}
     for u in units:
         counts[u.level] = counts.get(u.level, 0) + 1
@@ -185,6 +197,7 @@ def set_peer_display(engine: Engine, cluster_id: str, display: str, changed_by: 
         conn.execute(insert(cluster_setting).values(cluster_id=cluster_id, peer_display=display,
                                                     changed_at=datetime.now().replace(microsecond=0),
                                                     changed_by=changed_by))
+        _changed(conn)
 
 
 def set_followed_packages(engine: Engine, cluster_id: str, packages: Iterable[str], known: Iterable[str],
@@ -202,4 +215,5 @@ def set_followed_packages(engine: Engine, cluster_id: str, packages: Iterable[st
         if chosen:
             conn.execute(insert(cluster_package), [dict(cluster_id=cluster_id, package=p, changed_at=now,
                                                         changed_by=changed_by) for p in chosen])
+        _changed(conn)
     return chosen

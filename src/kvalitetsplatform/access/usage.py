@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 
 from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
@@ -33,18 +34,20 @@ class UsageRecorder:
         self._day = None
         self._lock = threading.Lock()
 
-    def seen(self, principal: Principal, kind: str, org: Organisation) -> None:
-        """One event per role and region the person acts in (a person with two roles counts under both)."""
+    def seen(self, principal: Principal, kind: str, organisation: Callable[[], Organisation]) -> None:
+        """One event per role and region the person acts in (a person with two roles counts under both); the
+        organisation is read only when the event is new today."""
         if not principal.grants:
             return
         at = now_utc()
-        rows = {(g.role.value, grant_region(g.scope_level, g.scope_code, org)) for g in principal.grants}
-        marker = (principal.user_id, kind, frozenset(rows))
+        marker = (principal.user_id, kind, principal.scope_key)
         with self._lock:
             if self._day != at.date():
                 self._day, self._recorded = at.date(), set()
             if marker in self._recorded:
                 return
+        org = organisation()
+        rows = {(g.role.value, grant_region(g.scope_level, g.scope_code, org)) for g in principal.grants}
         with self.engine.begin() as conn:
             conn.execute(insert(usage_event), [dict(at=at, month=at.strftime("%Y-%m"), user_id=principal.user_id,
                                                     role=role, region_code=region, kind=kind)

@@ -8,10 +8,13 @@ the server with Jinja2; htmx swaps fragments; charts are Vega-Lite specs (report
 from __future__ import annotations
 
 import json
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
+from threading import Lock
 from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
@@ -100,19 +103,65 @@ class Page:
         return render(self.request, template, self.lang, status_code=status_code, principal=self.principal,
                       auth=self.auth, **context)
 
+    def render_kept(self, template: str, key: tuple, build: Callable[[], dict], **frame: Any) -> HTMLResponse:
+        """Render a page whose blocks depend only on what the person may see (`source.version`: scope, results,
+        organisation), the language and `key` (the route's parameters): they are rendered once per such key and
+        kept in this process; the frame around them (who is signed in, the CSRF token, `frame`) at every request.
+        The blocks are rendered without the person (no CSRF token, no name), so nothing of one person's is kept."""
+        kept: Kept = self.request.app.state.kp_kept
+        full = (template, self.source.version(self.principal), self.lang, *key)
+        blocks = kept.get(full)
+        if blocks is None:
+            blocks = render_blocks(template, self.lang, **build())
+            kept.put(full, blocks)
+        return self.render("kept.html", blocks=blocks, **frame)
+
+
+class Kept:
+    """Rendered page blocks by key, the least recently used dropped first."""
+
+    def __init__(self, size: int = 512):
+        self.size = size
+        self._blocks: OrderedDict[tuple, dict[str, Markup]] = OrderedDict()
+        self._lock = Lock()
+
+    def get(self, key: tuple) -> dict[str, Markup] | None:
+        with self._lock:
+            blocks = self._blocks.get(key)
+            if blocks is not None:
+                self._blocks.move_to_end(key)
+            return blocks
+
+    def put(self, key: tuple, blocks: dict[str, Markup]) -> None:
+        with self._lock:
+            self._blocks[key] = blocks
+            while len(self._blocks) > self.size:
+                self._blocks.popitem(last=False)
+
 
 def request_language(request: Request) -> str:
     lang = request.cookies.get(LANG_COOKIE, DEFAULT_LANGUAGE)
     return lang if lang in LANGUAGES else DEFAULT_LANGUAGE
 
 
+def language_context(lang: str) -> dict:
+    t = translations(lang)
+    return {"lang": lang, "_": t.gettext, "gettext": t.gettext, "ngettext": t.ngettext, "loc": chart_locale(lang)}
+
+
+def render_blocks(template: str, lang: str, **context: Any) -> dict[str, Markup]:
+    """The blocks a page template defines, rendered without a request or a person (`Page.render_kept`); a block
+    imports the macros it uses itself, as a template's top-level imports are not run for a lone block."""
+    t = environment().get_template(template)
+    ctx = t.new_context({**language_context(lang), "request": None, "principal": None, "path": "", "csrf": "",
+                         "display_name": "", "fragment": False, **context})
+    return {name: Markup("".join(block(ctx))) for name, block in t.blocks.items()}
+
+
 def render(request: Request, template: str, lang: str, status_code: int = 200, principal: Principal | None = None,
            auth: WebAuth | None = None, **context: Any) -> HTMLResponse:
-    t = translations(lang)
-    loc = chart_locale(lang)
     base = {
-        "request": request, "lang": lang, "_": t.gettext, "gettext": t.gettext, "ngettext": t.ngettext,
-        "loc": loc, "principal": principal, "path": request.url.path,
+        **language_context(lang), "request": request, "principal": principal, "path": request.url.path,
         "csrf": auth.csrf_token(request) if auth and principal else "",
         "display_name": auth.display_name(request) if auth and principal else "",
         "fragment": request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true",
@@ -140,6 +189,7 @@ def install(app: FastAPI, source: ReportSource, auth: WebAuth) -> None:
 
     app.state.kp_source = source
     app.state.kp_auth = auth
+    app.state.kp_kept = Kept()
 
     @app.get("/static/vendor/{name}", include_in_schema=False)
     def vendor_asset(name: str) -> Response:

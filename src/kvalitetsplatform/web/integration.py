@@ -12,23 +12,18 @@ from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import date
 from threading import Lock
-from time import monotonic
 
 from kvalitetsplatform.access.gate import AccessDenied, Gate
-from kvalitetsplatform.access.orgs import Organisation, load_organisation
+from kvalitetsplatform.access.orgs import Organisation
 from kvalitetsplatform.access.principal import Principal
 from kvalitetsplatform.access.roles import Role
 from kvalitetsplatform.access.users import list_users
 from kvalitetsplatform.web.source import (ActiveUsers, DeliveryEntry, Figure, Identity, OrgRef, PackageEntry,
                                           ReportEntry, UserEntry, WorkItem)
 
-STRUCTURE_SECONDS = 60.0
-
-
 def N_(message: str) -> str:
     """Marks a message for the catalogue; the page translates it when shown."""
     return message
-  # org structure changes only with a sync; re-read at most once a minute
 
 
 class GateSource:
@@ -38,7 +33,6 @@ class GateSource:
         self._cache: OrderedDict = OrderedDict()
         self._cache_size = cache_size
         self._lock = Lock()
-        self._structure: tuple[float, Organisation] | None = None
 
     # -- cache ----------------------------------------------------------------------------------------------------
 
@@ -85,11 +79,10 @@ class GateSource:
                 for i in ids}
 
     def structure(self) -> Organisation:
-        now = monotonic()
-        if self._structure is None or now - self._structure[0] > STRUCTURE_SECONDS:
-            with self.gate.engine.connect() as conn:
-                self._structure = (now, load_organisation(conn))
-        return self._structure[1]
+        return self.gate.organisation()
+
+    def version(self, principal: Principal) -> tuple:
+        return self.gate.version(principal)
 
     # -- patient level --------------------------------------------------------------------------------------------
 

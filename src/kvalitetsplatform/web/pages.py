@@ -329,9 +329,10 @@ def build_trends(page: Page, ydernummer: str, package_id: str) -> dict[str, Char
 @router.get("/praksis/{ydernummer}", response_class=HTMLResponse)
 def cockpit(request: Request, ydernummer: str, alle: bool = False):
     page = page_for(request)
-    model = build_cockpit(page, ydernummer, every_package=alle)
+    response = page.render_kept("cockpit.html", (ydernummer, alle), lambda: common(
+        page, **build_cockpit(page, ydernummer, every_package=alle), chart_context=chart_context), nav=navigation(page))
     page.source.record_view(page.principal, "cockpit", ydernummer)
-    return page.render("cockpit.html", **common(page, **model, chart_context=chart_context))
+    return response
 
 
 @router.get("/praksis/{ydernummer}/tendenser/{package_id}", response_class=HTMLResponse)
@@ -422,9 +423,10 @@ def definition(ind: Indicator, lang: str) -> dict:
 @router.get("/praksis/{ydernummer}/indikator/{indicator_id}", response_class=HTMLResponse)
 def indicator_page(request: Request, ydernummer: str, indicator_id: str):
     page = page_for(request)
-    model = build_indicator(page, ydernummer, indicator_id)
+    response = page.render_kept("indicator.html", (ydernummer, indicator_id), lambda: common(
+        page, **build_indicator(page, ydernummer, indicator_id), chart_context=chart_context), nav=navigation(page))
     page.source.record_view(page.principal, f"indicator:{indicator_id}", ydernummer)
-    return page.render("indicator.html", **common(page, **model, chart_context=chart_context))
+    return response
 
 
 @router.get("/praksis/{ydernummer}/indikator/{indicator_id}/diagram/{chart_id}.csv")

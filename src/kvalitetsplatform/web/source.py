@@ -143,6 +143,10 @@ class ReportSource(Protocol):
         """Which practice lies in which cluster, region and municipality (org metadata, no results): used to find
         a unit's parents and members. Labels always come from the figures (the gate letters peers)."""
 
+    def version(self, principal: Principal) -> tuple:
+        """Equal for two requests ⇒ every figure and the structure they are given are equal: what the person may
+        see, the results and the organisation. Pages keep what they render under it (`Page.render_kept`)."""
+
     def worklist(self, principal: Principal, ydernummer: str, indicator_id: str) -> list[WorkItem]: ...
 
     def reveal(self, principal: Principal, ydernummer: str, patient_keys: list[int],
