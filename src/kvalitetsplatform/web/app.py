@@ -154,7 +154,7 @@ def render_blocks(template: str, lang: str, **context: Any) -> dict[str, Markup]
     imports the macros it uses itself, as a template's top-level imports are not run for a lone block."""
     t = environment().get_template(template)
     ctx = t.new_context({**language_context(lang), "request": None, "principal": None, "path": "", "csrf": "",
-                         "display_name": "", "fragment": False, **context})
+                         "display_name": "", **context})
     return {name: Markup("".join(block(ctx))) for name, block in t.blocks.items()}
 
 
@@ -164,7 +164,6 @@ def render(request: Request, template: str, lang: str, status_code: int = 200, p
         **language_context(lang), "request": request, "principal": principal, "path": request.url.path,
         "csrf": auth.csrf_token(request) if auth and principal else "",
         "display_name": auth.display_name(request) if auth and principal else "",
-        "fragment": request.headers.get("HX-Request") == "true" and request.headers.get("HX-Boosted") != "true",
     }
     base.update(context)
     html = environment().get_template(template).render(base)
