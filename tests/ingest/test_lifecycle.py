@@ -59,11 +59,29 @@ def test_patient_key_is_the_keyed_hmac_of_the_cpr_and_no_cpr_or_name_is_stored_i
         assert query(settings, "SELECT count(*) FROM listing WHERE patient_key = ?", [expected]) == [(1,)]
         assert query(settings, "SELECT pseudonym FROM identity_vault WHERE patient_key = ?", [expected]) == \
             [(digest.hex(),)]
-    raw = settings.warehouse_path.read_bytes()
+    log = Path(f"{settings.warehouse_path}.wal")
+    raw = settings.warehouse_path.read_bytes() + (log.read_bytes() if log.exists() else b"")
+    assert log.exists(), "a small load leaves its rows in the log: the log must be searched too"
     for patient in rows["patient"]:
         for secret in (patient["cpr"], patient["cpr"].replace("-", ""), patient["name"]):
             assert secret.encode() not in raw
     assert KEYS["KP_PSEUDONYM_KEY"].encode() not in raw and KEYS["KP_VAULT_KEY"].encode() not in raw
+
+
+def test_a_small_load_leaves_its_log_for_a_later_checkpoint_and_readers_see_its_rows(tmp_path, settings,
+                                                                                      monkeypatch):
+    import kvalitetsplatform.ingest as ingestion
+
+    log = Path(f"{settings.warehouse_path}.wal")
+    write(tmp_path / "nov", build_rows(patients=30))
+    assert ingest_one(tmp_path / "nov", settings).status == "loaded"
+    assert 0 < log.stat().st_size < ingestion.LOG_BYTES  # committed to the log, not yet written into the file
+    assert query(settings, "SELECT count(*) FROM listing") == [(30,)]  # a read-only reader replays the log
+    write(tmp_path / "dec", build_rows(patients=30), **DEC)
+    monkeypatch.setattr(ingestion, "LOG_BYTES", 1)  # the log has grown past the threshold
+    assert ingest_one(tmp_path / "dec", settings).status == "loaded"
+    assert not log.exists()  # checkpointed: everything is in the file
+    assert query(settings, "SELECT count(*) FROM delivery WHERE status = 'loaded'") == [(2,)]
 
 
 def test_the_vault_reveals_cpr_and_name_to_whoever_holds_the_vault_key(tmp_path, settings):

@@ -21,6 +21,8 @@ from kvalitetsplatform.warehouse import open_for_loading
 
 __all__ = ["IngestResult", "Reporter", "find_deliveries", "ingest"]
 
+LOG_BYTES = 16 * 1024 ** 2  # DuckDB's own default checkpoint threshold
+
 
 class Reporter:
     """Hooks for progress display; the default does nothing."""
@@ -120,7 +122,20 @@ def ingest(paths: Iterable[Path], settings: Settings, reporter: Reporter | None 
             with ThreadPoolExecutor(max_workers=len(shares)) as pool:
                 for future in [pool.submit(work, share) for share in shares]:
                     future.result()
-        con.execute("CHECKPOINT")
+        _checkpoint_or_leave(con, settings)
     finally:
         con.close()
     return [results[folder] for folder in folders]
+
+
+def _checkpoint_or_leave(con, settings: Settings) -> None:
+    """Write the log into the warehouse file once it holds `LOG_BYTES`; until then leave it (also when closing).
+
+    A delivery is durable at its commit (the write-ahead log is synced), and readers replay the log. A checkpoint
+    rewrites the last row groups of every table a delivery touched: ≈ 0.3–0.5 s after one practice's monthly
+    delivery into the national warehouse, more than the load itself, so small loads share one."""
+    log = Path(f"{settings.warehouse_path}.wal")
+    if log.exists() and log.stat().st_size >= LOG_BYTES:
+        con.execute("CHECKPOINT")
+    else:
+        con.execute("PRAGMA disable_checkpoint_on_shutdown")
