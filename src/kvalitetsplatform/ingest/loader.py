@@ -500,10 +500,8 @@ class Loader:
             con.execute(f"DELETE FROM {target} w USING {q('_good_' + t)} g WHERE {match} AND w.delivery_id IN "
                         f"(SELECT id FROM delivery WHERE ydernummer = ? AND extract_ts <= ?)",
                         [ctx.manifest.ydernummer, ctx.manifest.extract_ts])
-            before = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0]
-            con.execute(f"INSERT INTO {target} ({names}) SELECT {names} FROM {q('_good_' + t)} g WHERE NOT EXISTS "
-                        f"(SELECT 1 FROM {target} w WHERE {match})")
-            inserted = con.execute(f"SELECT count(*) FROM {target}").fetchone()[0] - before
+            inserted = con.execute(f"INSERT INTO {target} ({names}) SELECT {names} FROM {q('_good_' + t)} g WHERE "
+                                   f"NOT EXISTS (SELECT 1 FROM {target} w WHERE {match})").fetchone()[0]
             superseded = good_rows - inserted
         else:
             con.execute(f"INSERT INTO {target} ({names}) SELECT {names} FROM {q('_good_' + t)}")
