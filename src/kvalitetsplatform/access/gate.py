@@ -28,7 +28,8 @@ from sqlalchemy.engine import Engine
 
 from kvalitetsplatform.access.audit import AuditLog
 from kvalitetsplatform.access.disclosure import CellTable, DisclosureError, DisclosurePolicy, protect
-from kvalitetsplatform.access.orgs import Organisation, organisation_from_rows, organisation_rows, organisation_version
+from kvalitetsplatform.access.orgs import (Organisation, organisation_from_rows, organisation_rows,
+                                          organisation_version)
 from kvalitetsplatform.access.principal import Principal
 from kvalitetsplatform.access.results import STRATUM_DIMS, ResultStore
 from kvalitetsplatform.access.roles import NATIONAL, ORG_LEVELS, ROLES, Purpose, Role, purpose_of

@@ -16,7 +16,8 @@ from functools import cached_property
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from kvalitetsplatform.access.db import cluster_package, cluster_setting, org_unit, org_version, practice_membership
+from kvalitetsplatform.access.db import (cluster_package, cluster_setting, org_unit, org_version,
+                                        practice_membership)
 from kvalitetsplatform.access.roles import PEER_DISPLAY
 
 

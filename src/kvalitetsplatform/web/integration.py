@@ -21,6 +21,7 @@ from kvalitetsplatform.access.users import list_users
 from kvalitetsplatform.web.source import (ActiveUsers, DeliveryEntry, Figure, Identity, OrgRef, PackageEntry,
                                           ReportEntry, UserEntry, WorkItem)
 
+
 def N_(message: str) -> str:
     """Marks a message for the catalogue; the page translates it when shown."""
     return message
