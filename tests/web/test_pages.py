@@ -133,7 +133,8 @@ def test_cockpit_shows_the_packages_the_cluster_follows(platform):
     assert packages("/praksis/000001") == everything
 
 
-def test_cockpit_and_indicator_page_are_rendered_once_per_scope_and_framed_per_person(platform, monkeypatch):
+def test_cockpit_indicator_and_cluster_page_are_rendered_once_per_scope_and_framed_per_person(platform,
+                                                                                               monkeypatch):
     """Two GPs of one practice share the rendered content (kept per scope, results and organisation version); the
     frame around it (name, CSRF token) is each one's own, every request is audit-logged, and a change of the
     organisation renders the page anew. Adds a user."""
@@ -148,19 +149,19 @@ def test_cockpit_and_indicator_page_are_rendered_once_per_scope_and_framed_per_p
     users.grant(platform.engine, platform.audit, "gp1b", "gp", "000001")
     platform.app.state.kp_kept = Kept()
     built = []
-    for name in ("build_cockpit", "build_indicator"):
+    for name in ("build_cockpit", "build_indicator", "build_cluster"):
         original = getattr(pages, name)
         monkeypatch.setattr(pages, name, lambda *a, original=original, **k: built.append(a[1:]) or original(*a, **k))
 
     def main(html: str) -> str:
         return html[html.index("<main"):html.index("</main>")]
 
-    for path in ("/praksis/000001", "/praksis/000001/indikator/IHD-1"):
+    for path in ("/praksis/000001", "/praksis/000001/indikator/IHD-1", "/klynge/K1?package=ihd"):
         before = len(built)
         first, second = platform.client("gp1"), platform.client("gp1b")
         a, b = first.get(path), second.get(path)
         assert a.status_code == b.status_code == 200 and len(built) == before + 1
-        assert main(a.text) == main(b.text) and "Tal pr. 31.12.2025" in main(a.text)
+        assert main(a.text) == main(b.text) and "31.12.2025" in main(a.text)
         assert first.csrf in a.text and "Gp1" in a.text and second.csrf not in a.text and "Anden Læge" not in a.text
         assert second.csrf in b.text and "Anden Læge" in b.text and first.csrf not in b.text
     with platform.engine.connect() as conn:
@@ -168,13 +169,15 @@ def test_cockpit_and_indicator_page_are_rendered_once_per_scope_and_framed_per_p
                              .order_by(audit_entry.c.seq.desc()).limit(2)).scalars().all()
     assert sorted(views) == ["gp1", "gp1b"]
 
-    lettered = platform.client("gp1").get("/praksis/000001").text
+    lettered = platform.client("gp1").get("/klynge/K1?package=ihd").text
+    before = len(built)
     set_peer_display(platform.engine, "K1", "names")
     try:
-        named = platform.client("gp1").get("/praksis/000001").text
-        assert len(built) == 3 and named != lettered
+        named = platform.client("gp1").get("/klynge/K1?package=ihd").text
+        assert len(built) == before + 1 and "Lægehuset Øst" in named and "Lægehuset Øst" not in lettered
     finally:
         set_peer_display(platform.engine, "K1", "letters")
+    assert "Lægehuset Øst" not in platform.client("gp1").get("/klynge/K1?package=ihd").text  # no stale named page
 
 
 def test_worklist_reveal_and_export_are_logged(platform):

@@ -573,11 +573,17 @@ def worklist_csv(request: Request, ydernummer: str, indicator_id: str, csrf_toke
 # --- cluster view ---------------------------------------------------------------------------------------------------
 
 
+def cluster_package(package_id: str) -> Package:
+    """The package asked for, or the first a cluster sees."""
+    packages = packages_for("cluster")
+    return next((pk for pk in packages if pk.id == package_id), packages[0])
+
+
 def build_cluster(page: Page, cluster_id: str, package_id: str) -> dict:
     require_results(page)
     p, source, loc, _ = page.principal, page.source, page.loc, page._
     packages = packages_for("cluster")
-    package = next((pk for pk in packages if pk.id == package_id), packages[0])
+    package = cluster_package(package_id)
     period = latest_period(page)
     rows, cells, members, label = [], [], {}, None
     newest = source.figures_many(p, [i.id for i in package.indicators], [period]) if period else {}
@@ -623,9 +629,11 @@ def build_cluster(page: Page, cluster_id: str, package_id: str) -> dict:
 @router.get("/klynge/{cluster_id}", response_class=HTMLResponse)
 def cluster_view(request: Request, cluster_id: str, package: str = ""):
     page = page_for(request)
-    model = build_cluster(page, cluster_id, package)
-    page.source.record_view(page.principal, f"cluster:{cluster_id}:{model['package'].id}")
-    return page.render("cluster.html", **common(page, **model, chart_context=chart_context))
+    chosen = cluster_package(package).id
+    response = page.render_kept("cluster.html", (cluster_id, chosen), lambda: common(
+        page, **build_cluster(page, cluster_id, chosen), chart_context=chart_context), nav=navigation(page))
+    page.source.record_view(page.principal, f"cluster:{cluster_id}:{chosen}")
+    return response
 
 
 @router.get("/klynge/{cluster_id}/diagram/{chart_id}.csv")
