@@ -54,7 +54,7 @@ def serve(host: str = typer.Option("127.0.0.1", help="Adressen der lyttes på.")
         _protect_in_background()
     console.print(f"Kvalitetsplatformen kører på {base if demo else f'http://{host}:{port}'} — stop med Ctrl+C.",
                   soft_wrap=True)
-    # one worker per core: on the national data two workers cut the p95 of 50 GPs five-fold (docs/web.md)
+    # one worker per core: a scope's first request (seconds protecting its views) does not hold up the rest
     uvicorn.run("kvalitetsplatform.web.serve_app:app", host=host, port=port, workers=workers or os.cpu_count() or 1,
                 log_level="warning", proxy_headers=False)
 

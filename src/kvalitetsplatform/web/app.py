@@ -118,25 +118,29 @@ class Page:
 
 
 class Kept:
-    """Rendered page blocks by key, the least recently used dropped first."""
+    """Values by key (rendered page blocks, a source's answers), the least recently used dropped first."""
 
     def __init__(self, size: int = 512):
         self.size = size
-        self._blocks: OrderedDict[tuple, dict[str, Markup]] = OrderedDict()
+        self._values: OrderedDict[tuple, Any] = OrderedDict()
         self._lock = Lock()
 
-    def get(self, key: tuple) -> dict[str, Markup] | None:
+    def get(self, key: tuple) -> Any | None:
         with self._lock:
-            blocks = self._blocks.get(key)
-            if blocks is not None:
-                self._blocks.move_to_end(key)
-            return blocks
+            value = self._values.get(key)
+            if value is not None:
+                self._values.move_to_end(key)
+            return value
 
-    def put(self, key: tuple, blocks: dict[str, Markup]) -> None:
+    def put(self, key: tuple, value: Any) -> None:
         with self._lock:
-            self._blocks[key] = blocks
-            while len(self._blocks) > self.size:
-                self._blocks.popitem(last=False)
+            self._values[key] = value
+            while len(self._values) > self.size:
+                self._values.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._values.clear()
 
 
 def request_language(request: Request) -> str:

@@ -8,7 +8,6 @@ dates are cached here by scope key and results version.
 
 from __future__ import annotations
 
-from collections import OrderedDict
 from collections.abc import Sequence
 from datetime import date
 from threading import Lock
@@ -18,6 +17,7 @@ from kvalitetsplatform.access.orgs import Organisation
 from kvalitetsplatform.access.principal import Principal
 from kvalitetsplatform.access.roles import Role
 from kvalitetsplatform.access.users import list_users
+from kvalitetsplatform.web.app import Kept
 from kvalitetsplatform.web.source import (ActiveUsers, DeliveryEntry, Figure, Identity, OrgRef, PackageEntry,
                                           ReportEntry, UserEntry, WorkItem)
 
@@ -31,23 +31,16 @@ class GateSource:
     def __init__(self, gate: Gate, cache_size: int = 4096, reports=None):
         self.gate = gate
         self.reports = reports  # reports.library.Library: the static PDF reports, when the platform has them
-        self._cache: OrderedDict = OrderedDict()
-        self._cache_size = cache_size
-        self._lock = Lock()
+        self._cache = Kept(cache_size)
 
     # -- cache ----------------------------------------------------------------------------------------------------
 
     def _cached(self, principal: Principal, key: tuple, compute):
         full = (principal.scope_key, self.gate.store.version(), *key)
-        with self._lock:
-            if full in self._cache:
-                self._cache.move_to_end(full)
-                return self._cache[full]
-        value = compute()
-        with self._lock:
-            self._cache[full] = value
-            while len(self._cache) > self._cache_size:
-                self._cache.popitem(last=False)
+        value = self._cache.get(full)
+        if value is None:
+            value = compute()
+            self._cache.put(full, value)
         return value
 
     # -- results --------------------------------------------------------------------------------------------------
