@@ -4,8 +4,10 @@ scipy-free formulas for values and intervals — and an incremental run after on
 
 from __future__ import annotations
 
+import json
 import math
-from collections import defaultdict
+import shutil
+from collections import Counter, defaultdict
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -289,6 +291,44 @@ def test_incremental_after_one_delivery_equals_a_full_run(full, incremental):
     assert practice in recomputed and len(recomputed) < 13
     assert all(c["ref_date"] == second.ref_dates[-1] for c in cells if c["run_id"] == second.run_id)
     assert _comparable(settings) == _comparable(full[0])
+
+
+def _flags(settings) -> Counter:
+    store = results(settings)
+    try:
+        rows = store.patient_flag.drop("run_id").to_pyarrow().to_pylist()
+    finally:
+        store.close()
+    return Counter(tuple(sorted(r.items())) for r in rows)
+
+
+def test_kept_plans_are_reused_and_give_the_figures_of_building_them(tmp_path, full, incremental):
+    """Each evaluation's SQL is kept; a later run of the same kind runs it instead of building the expressions
+    again (a month's run after a practice's delivery, a full run), and its figures are those of building it."""
+    settings, first, second, held_back = incremental
+    assert first.plans == {"reused": 0, "recorded": 2}  # every date for everyone; the flags of the newest date
+    assert second.plans == {"reused": 0, "recorded": 1}  # the first run limited to some practices
+    # the practice corrects its delivery: the same kind of run again, now from the kept plan
+    correction = tmp_path / f"{held_back.name}-r2"
+    shutil.copytree(held_back, correction)
+    manifest = json.loads((correction / "manifest.json").read_text(encoding="utf-8"))
+    manifest.update(delivery_id=correction.name, extract_ts="2099-01-01 00:00:00")
+    (correction / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert [r.status for r in ingest([correction], settings)] == ["loaded"]
+    end = second.ref_dates[-1]
+    limit, run_module.PARTIAL_LIMIT = run_module.PARTIAL_LIMIT, 1.0
+    try:
+        third = compute(settings, periods=PERIODS, end=end)
+    finally:
+        run_module.PARTIAL_LIMIT = limit
+    assert third.mode == "incremental" and correction.name in third.new_deliveries
+    assert third.plans == {"reused": 1, "recorded": 0}
+    assert _comparable(settings) == _comparable(full[0])
+    assert _flags(settings) == _flags(full[0])
+    again = compute(settings, periods=PERIODS, end=end, full=True)
+    assert again.plans == {"reused": 2, "recorded": 0}
+    assert _comparable(settings) == _comparable(full[0])
+    assert _flags(settings) == _flags(full[0])
 
 
 def test_a_run_without_changes_changes_nothing(incremental):

@@ -12,7 +12,8 @@ worklist flags of the newest date:
   practices' cells are recomputed; the cluster, region, municipality and national figures of those dates are
   added up again from the cells, which is cheap.
 
-Every run is recorded in `compute_run` with the package versions, codelists and deliveries it used.
+Every run is recorded in `compute_run` with the package versions, codelists and deliveries it used. Each
+evaluation's SQL is kept and reused by later runs of the same kind (`compute.plans`).
 """
 
 from __future__ import annotations
@@ -24,15 +25,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Callable
 
+import duckdb
 import ibis
 import pyarrow as pa
 
-from kvalitetsplatform.compute import aggregate
+from kvalitetsplatform.compute import aggregate, plans
 from kvalitetsplatform.compute.periods import month_ends, previous_month_end
 from kvalitetsplatform.compute.store import ARROW_TYPES, TABLES, WAREHOUSE_CATALOG, Store, open_for_compute
 from kvalitetsplatform.indicators import load_catalogue
 from kvalitetsplatform.indicators import model as m
-from kvalitetsplatform.indicators.engine import Evaluation, Warehouse
+from kvalitetsplatform.indicators.engine import Evaluation, NotReusable, Warehouse
 from kvalitetsplatform.settings import Settings
 
 # Above this share of all practices an incremental piece is done for every practice (simpler, not slower).
@@ -75,12 +77,13 @@ class RunReport:
     new_deliveries: list[str]
     seconds: float = 0.0
     timings: dict[str, float] = field(default_factory=dict)
+    plans: dict[str, int] = field(default_factory=lambda: {"reused": 0, "recorded": 0})
 
     def as_dict(self) -> dict:
         return {"run_id": self.run_id, "mode": self.mode, "first_date": self.ref_dates[0].isoformat(),
                 "last_date": self.ref_dates[-1].isoformat(), "periods": len(self.ref_dates),
                 "packages": self.packages, "new_deliveries": self.new_deliveries, "seconds": round(self.seconds, 2),
-                "timings": {k: round(v, 2) for k, v in self.timings.items()}}
+                "timings": {k: round(v, 2) for k, v in self.timings.items()}, "plans": self.plans}
 
 
 Progress = Callable[[str, int, int], None]  # (what, done, total)
@@ -137,6 +140,7 @@ class _Run:
         self._staged: list[str] = []
         self._staged_cells: dict[str, list[tuple[tuple, list[str]]]] = {}
         self._staged_flags: dict[str, tuple[list[str] | None, str]] = {}
+        self.plans = {"reused": 0, "recorded": 0}
         deliveries = self.wh.table("delivery")
         self.deliveries = deliveries.filter(deliveries.status == "loaded").select(
             "id", "ydernummer", "period_start", "period_end").to_pyarrow().to_pylist()
@@ -239,23 +243,19 @@ class _Run:
             self._time("membership", t)
             total = sum(len(w.package.indicators) for w in works if w.dates)
             done = 0
-            for piece, group in self._pieces(works):
-                dates, practices = piece
-                indicators = [i for w in group for i in w.package.indicators]
+            for (dates, practices), group in self._pieces(works):
                 # one evaluation for all packages that need the same dates and practices: who is listed, the
-                # census and shared selections are computed once
-                with Evaluation(self.wh, dates, indicators, practices=practices) as ev:
-                    for work in group:
-                        self._cells(ev, work, piece, run_id)
-                        done += len(work.package.indicators)
-                        self.progress(work.package.id, done, total)
-                    if dates == [self.ref_dates[-1]]:  # a month's run: the flags from the same evaluation
-                        self._stage_flags(ev, group, practices, run_id)
+                # census and shared selections are computed once; a month's run stages the flags from it too
+                self._evaluate(group, dates, practices, True, dates == [self.ref_dates[-1]], run_id)
+                for work in group:
+                    done += len(work.package.indicators)
+                    self.progress(work.package.id, done, total)
             self._flags(works, run_id)
             self._write([w for w in works if w.dates], run_id)
             self._forget_old_dates()
+            plans.forget(self.store, run_id)
             report.seconds = time.perf_counter() - started
-            report.timings = self.timings
+            report.timings, report.plans = self.timings, self.plans
             self.store.execute("UPDATE compute_run SET status = 'done', finished_at = ?, seconds = ? WHERE run_id = ?",
                                [datetime.now(), report.seconds, run_id])
             self.store.execute("CHECKPOINT")
@@ -317,19 +317,58 @@ class _Run:
         return [((list(dates), list(practices) if practices is not None else None), group)
                 for (dates, practices), group in groups.items()]
 
-    def _cells(self, ev: Evaluation, work: Work, piece: tuple, run_id: int) -> None:
-        """Stage the package's cells for one piece of work in temporary tables."""
+    def _evaluate(self, group: list[Work], dates: list[date], practices: list[str] | None, cells: bool,
+                  flags: bool, run_id: int) -> None:
+        """Stage the group's cells for `dates` and/or its worklist flags (newest date) in temporary tables: by the
+        kept plan of an earlier run of the same kind, or by building the expressions (and keeping their plan)."""
         t = time.perf_counter()
-        tables = []
+        indicators = [i for w in group for i in w.package.indicators]
+        plan_key = plans.key([(w.package.id, w.fingerprint) for w in group], len(dates), practices is not None,
+                             cells, flags, self.wh.database)
+        staged = None
+        plan = plans.find(self.store, plan_key, run_id)
+        if plan is not None:
+            with Evaluation(self.wh, dates, indicators, practices=practices) as ev:
+                try:
+                    staged = ev.replay(plan, self._stage_name)
+                    self.plans["reused"] += 1
+                except duckdb.Error:  # the plan no longer fits the warehouse (a new schema): build it again
+                    plans.drop(self.store, plan_key)
+        if staged is None:
+            with Evaluation(self.wh, dates, indicators, practices=practices) as ev:
+                staged = [s for w in group for s in self._cells(ev, w)] if cells else []
+                if flags:
+                    staged += self._stage_flags(ev, group)
+                try:
+                    plans.save(self.store, plan_key, ev.plan(), run_id)
+                    self.plans["recorded"] += 1
+                except NotReusable as e:  # pragma: no cover - the engine keeps dates out of its SQL
+                    raise ComputeError(f"beregningens SQL kan ikke genbruges: {e}") from e
+        by_package: dict[str, list[str]] = {}
+        for (kind, package, *_), name in staged:
+            if kind == "cell":
+                by_package.setdefault(package, []).append(name)
+            else:
+                self._staged_flags[package] = (practices, name)
+        for package, names in by_package.items():
+            self._staged_cells.setdefault(package, []).append(((dates, practices), names))
+        self._time("cells" if cells else "flags", t)
+
+    def _stage_name(self, tag: tuple) -> str:
+        name = f"kp_stage_{tag[0]}_{len(self._staged)}"
+        self._staged.append(name)
+        return name
+
+    def _cells(self, ev: Evaluation, work: Work) -> list[tuple[tuple, str]]:
+        """Stage the package's cells, one table per indicator (without the run: it is added when written)."""
+        staged = []
         for ind in work.package.indicators:
-            cells = ev.cells(ind).mutate(package=ibis.literal(work.package.id), indicator=ibis.literal(ind.id),
-                                         run_id=ibis.literal(run_id, "int64"))
-            name = f"kp_stage_cell_{len(self._staged)}"
-            self.con.create_table(name, cells.select(*_columns("cell")), temp=True, overwrite=True)
-            tables.append(name)
-            self._staged.append(name)
-        self._staged_cells.setdefault(work.package.id, []).append((piece, tables))
-        self._time("cells", t)
+            cells = ev.cells(ind).mutate(package=ibis.literal(work.package.id), indicator=ibis.literal(ind.id))
+            tag = ("cell", work.package.id, ind.id)
+            name = self._stage_name(tag)
+            ev.stage(cells.select(*_columns("cell", run=False)), name, tag)
+            staged.append((tag, name))
+        return staged
 
     def _flags(self, works: list[Work], run_id: int) -> None:
         """Stage the worklist flags on the newest reference date for the packages that recomputed it (and did not
@@ -337,37 +376,31 @@ class _Run:
         latest = self.ref_dates[-1]
         groups: dict[tuple | None, list[Work]] = {}
         for work in works:
-            if work.package.id in self._staged_flags:
+            if work.package.id in self._staged_flags or not any(_flagged(i) for i in work.package.indicators):
                 continue
             if latest in work.full_dates:
                 groups.setdefault(None, []).append(work)
             elif latest in work.partial_dates:
                 groups.setdefault(tuple(work.practices), []).append(work)
         for practices, group in groups.items():
-            indicators = [i for w in group for i in w.package.indicators]
-            practices = list(practices) if practices is not None else None
-            with Evaluation(self.wh, [latest], indicators, practices=practices) as ev:
-                self._stage_flags(ev, group, practices, run_id)
+            self._evaluate(group, [latest], list(practices) if practices is not None else None, False, True, run_id)
 
-    def _stage_flags(self, ev: Evaluation, group: list[Work], practices: list[str] | None, run_id: int) -> None:
-        """The flags of the evaluation's (newest) date for each package of the group, in a temporary table."""
-        t = time.perf_counter()
+    def _stage_flags(self, ev: Evaluation, group: list[Work]) -> list[tuple[tuple, str]]:
+        """The flags of the evaluation's (newest) date for each package of the group, a table per package."""
+        staged = []
         for work in group:
-            staged = []
-            for ind in work.package.indicators:
-                if isinstance(ind.measure, m.SurveyMean):
-                    continue
+            parts = []
+            for ind in filter(_flagged, work.package.indicators):
                 events_only = isinstance(ind.measure, (m.EventRate, m.EventProportion))
                 f = ev.patients(ind, events_only=events_only)
-                f = f.mutate(package=ibis.literal(work.package.id), indicator=ibis.literal(ind.id),
-                             run_id=ibis.literal(run_id, "int64"))
-                staged.append(f.select(*_columns("patient_flag")))
-            if staged:
-                name = f"kp_stage_flags_{len(self._staged)}"
-                self.con.create_table(name, ibis.union(*staged), temp=True, overwrite=True)
-                self._staged.append(name)
-                self._staged_flags[work.package.id] = (practices, name)
-        self._time("flags", t)
+                f = f.mutate(package=ibis.literal(work.package.id), indicator=ibis.literal(ind.id))
+                parts.append(f.select(*_columns("patient_flag", run=False)))
+            if parts:
+                tag = ("flags", work.package.id)
+                name = self._stage_name(tag)
+                ev.stage(ibis.union(*parts), name, tag)
+                staged.append((tag, name))
+        return staged
 
     def _write(self, works: list[Work], run_id: int) -> None:
         """Replace the recomputed packages' cells and flags with the staged ones and rebuild their results for the
@@ -384,7 +417,7 @@ class _Run:
                     where, params = _where(package.id, dates, practices)
                     raw.execute(f"DELETE FROM cell WHERE {where}", params)
                     for name in tables:
-                        raw.execute(f"INSERT INTO cell SELECT * FROM {name}")
+                        raw.execute(f"INSERT INTO cell BY NAME SELECT *, ? AS run_id FROM {name}", [run_id])
                 if package.id in self._staged_flags:
                     practices, name = self._staged_flags[package.id]
                     if practices is None:
@@ -392,7 +425,7 @@ class _Run:
                     else:
                         raw.execute("DELETE FROM patient_flag WHERE package = ? AND (ref_date <> ? OR ydernummer IN ("
                                     + ",".join("?" * len(practices)) + "))", [package.id, latest, *practices])
-                    raw.execute(f"INSERT INTO patient_flag SELECT * FROM {name}")
+                    raw.execute(f"INSERT INTO patient_flag BY NAME SELECT *, ? AS run_id FROM {name}", [run_id])
                 raw.execute("DELETE FROM indicator WHERE package = ?", [package.id])
                 self.con.insert("indicator", self._indicator_rows(work, run_id))
                 raw.execute("DELETE FROM computed WHERE package = ? AND ref_date IN ("
@@ -427,8 +460,11 @@ class _Run:
 
     def _results(self, packages: list[m.Package], dates: list[date], run_id: int) -> None:
         ids = [p.id for p in packages]
-        cells = self.con.table("cell")
-        cells = cells.filter(cells.package.isin(ids), cells.ref_date.isin(dates))
+        # the cells are read once here: every level and stratum is a sum over them (fifteen reads of the table)
+        self.store.execute("CREATE OR REPLACE TEMPORARY TABLE kp_result_cells AS SELECT * FROM cell WHERE package IN ("
+                           + ",".join("?" * len(ids)) + ") AND ref_date IN (" + ",".join("?" * len(dates)) + ")",
+                           [*ids, *dates])
+        cells = self.con.table("kp_result_cells", database=("temp", "main"))
         membership = self.con.table("practice_membership")
         membership = membership.filter(membership.ref_date.isin(dates))
         indicators = self.con.table("indicator")
@@ -440,17 +476,27 @@ class _Run:
         self.store.execute("DELETE FROM result WHERE package IN (" + ",".join("?" * len(ids)) + ") AND ref_date IN ("
                            + ",".join("?" * len(dates)) + ")", [*ids, *dates])
         self.con.insert("result", rows.select(*_columns("result")))
+        self.store.execute("DROP TABLE temp.main.kp_result_cells")
 
     def _forget_old_dates(self) -> None:
         """Results for reference dates outside this run's window are dropped (the window moves month by month)."""
         keep = ",".join(f"DATE '{d.isoformat()}'" for d in self.ref_dates)
         ids = ",".join(f"'{p.id}'" for p in self.packages)
+        if not self.store.execute(f"SELECT 1 FROM computed WHERE package IN ({ids}) AND ref_date NOT IN ({keep}) "
+                                  "LIMIT 1"):
+            return  # nothing has fallen out (the large tables are not read)
         for table in ("cell", "result", "computed"):
             self.store.execute(f"DELETE FROM {table} WHERE package IN ({ids}) AND ref_date NOT IN ({keep})")
 
 
-def _columns(name: str) -> list[str]:
-    return [c for c, _ in TABLES[name]]
+def _flagged(indicator: m.Indicator) -> bool:
+    """Whether the indicator has worklist rows (survey answers are anonymous)."""
+    return not isinstance(indicator.measure, m.SurveyMean)
+
+
+def _columns(name: str, run: bool = True) -> list[str]:
+    """The table's columns (with `run` False, without `run_id`)."""
+    return [c for c, _ in TABLES[name] if run or c != "run_id"]
 
 
 def _where(package: str, dates: list[date], practices: list[str] | None) -> tuple[str, list]:

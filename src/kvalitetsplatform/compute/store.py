@@ -15,6 +15,7 @@ Tables (documented in docs/compute.md):
   everything the org levels add up from.
 - `result`: the figures per indicator, reference date, org level and unit, and stratum.
 - `patient_flag`: the worklist rows on the newest reference date.
+- `compiled_plan`: the SQL of earlier evaluations, reused by later runs of the same kind (`compute.plans`).
 """
 
 from __future__ import annotations
@@ -83,6 +84,8 @@ TABLES: dict[str, tuple[tuple[str, str], ...]] = {
         ("fact_system", "VARCHAR"), ("fact_code", "VARCHAR"), ("fact_value", "DOUBLE"), ("fact_text", "VARCHAR"),
         ("fact_unit", "VARCHAR"), ("run_id", "BIGINT"),
     ),
+    "compiled_plan": (("key", "VARCHAR"), ("statements", "VARCHAR"), ("created_run", "BIGINT"),
+                      ("last_used", "BIGINT")),
 }
 
 

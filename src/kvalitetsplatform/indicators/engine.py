@@ -20,11 +20,18 @@ How a package is evaluated, set-based over all reference dates together:
 - An indicator gives one row per population patient, practice and reference date: `numerator`, `denominator`
   (1/0 for patients, counts for events), `in_numerator`, `in_denominator` and the deciding fact (the latest row of
   the indicator's `fact` selection). Survey indicators give one row per practice and date instead.
+- What varies from run to run — the reference dates, their window edges and the practices — reaches the SQL only
+  through three small parameter tables (`refs`, `constants`, `practices`), never as literals, so the statements
+  an evaluation runs depend only on the definitions, the number of dates and whether practices are limited. On
+  DuckDB an evaluation records them (`plan()`); a later evaluation of the same kind runs them again (`replay`)
+  instead of building and compiling the Ibis expressions, which costs far more than running them when a run is
+  small (`compute.plans`).
 """
 
 from __future__ import annotations
 
 import itertools
+import re
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Callable, Iterable
@@ -89,6 +96,38 @@ class Candidates:
     patients_only: bool = False
 
 
+@dataclass(frozen=True)
+class Statement:
+    """One table an evaluation made: `create` and `insert` SQL with the tables' names as placeholders («k»: the
+    evaluation's k-th table, «stage»: the table itself when staged). `tag` is None for the evaluation's own
+    (temporary) tables and the caller's tag for staged ones."""
+
+    prefix: str
+    create: str
+    insert: str
+    tag: tuple | None = None
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The statements of an evaluation, in order, after its `parameters` parameter tables."""
+
+    parameters: int
+    statements: tuple[Statement, ...]
+
+    def as_json(self) -> list:
+        return [self.parameters, [[s.prefix, s.create, s.insert, list(s.tag) if s.tag else None]
+                                  for s in self.statements]]
+
+    @classmethod
+    def from_json(cls, data: list) -> "Plan":
+        return cls(data[0], tuple(Statement(p, c, i, tuple(t) if t else None) for p, c, i, t in data[1]))
+
+
+class NotReusable(ValueError):
+    """An evaluation's SQL holds something that varies by run (a date, a practice list): it cannot be kept."""
+
+
 @dataclass
 class Evaluation:
     """Indicators evaluated over one set of reference dates on one warehouse.
@@ -107,6 +146,9 @@ class Evaluation:
     _memo_tables: dict[tuple, ir.Table] = field(default_factory=dict, init=False)
     _selection_uses: dict[tuple, int] = field(default_factory=dict, init=False)
     _temporary: list[Callable[[], None]] = field(default_factory=list, init=False)
+    _tables: list[str] = field(default_factory=list, init=False)  # made by this evaluation, in order
+    _statements: list[Statement] = field(default_factory=list, init=False)
+    _unreusable: str | None = field(default=None, init=False)
 
     def __post_init__(self) -> None:
         self.reference_dates = sorted(set(self.reference_dates))
@@ -133,7 +175,15 @@ class Evaluation:
         windows.add(m.EVER)
         for i, window in enumerate(sorted(windows, key=str)):
             self._windows[window] = (None if window.start is None else f"w{i}_after", f"w{i}_until")
+        self.ages = sorted({a for ind in self.indicators for c in _criteria(ind) for node in m.walk(c)
+                            if isinstance(node, m.AgeRange)
+                            for a in (node.minimum, node.maximum + 1 if node.maximum is not None else None)
+                            if a is not None})
         self.refs = self._keep(ibis.memtable(self._reference_table()), "refs", literal=True)
+        self.constants = self._keep(ibis.memtable(self._constants_table()), "constants", literal=True)
+        self.practice_table = None if self.practices is None else self._keep(
+            ibis.memtable(pa.table({PRACTICE: pa.array(self.practices, pa.string())})), "practices", literal=True)
+        self.parameters = len(self._tables)
         self._persons: ir.Table | None = None
         self._listings: ir.Table | None = None
         self._census: ir.Table | None = None
@@ -154,12 +204,41 @@ class Evaluation:
             columns[until] = pa.array([b[1] for b in bounds], pa.date32())
         return pa.table(columns)
 
+    def _constants_table(self) -> pa.Table:
+        """One row of the dates that vary by run, as columns (`constant`): each reference date, each window's
+        edges on each date, and for each age limit the birth dates that reach it on the first and last date."""
+        dates = self.reference_dates
+        columns: dict[str, list[date]] = {_const("ref", i): [d] for i, d in enumerate(dates)}
+        for window in self._windows:
+            for i, d in enumerate(dates):
+                after, until = window.bounds(d)
+                if after is not None:
+                    columns[self._edge(window, "after", i)] = [after]
+                columns[self._edge(window, "until", i)] = [until]
+        for a in self.ages:
+            columns[_const("born_by", a)] = [m.Duration(a, "years").before(dates[-1])]
+            columns[_const("born_after", a)] = [m.Duration(a, "years").before(dates[0])]
+        return pa.table({k: pa.array(v, pa.date32()) for k, v in columns.items()})
+
+    def _edge(self, window: m.Window, edge: str, i: int) -> str:
+        after, until = self._window(window)
+        return _const(after if edge == "after" else until, i)
+
+    def _with(self, rows: ir.Table, names: Iterable[str]) -> ir.Table:
+        """`rows` with the named constants as columns (a cross join with one row)."""
+        names = sorted(set(names))
+        return rows.cross_join(self.constants.select(*names)) if names else rows
+
     def _keep(self, expr: ir.Table, prefix: str, literal: bool = False) -> ir.Table:
-        """Materialise `expr`: a temporary table on DuckDB; on other backends a cached result (`literal`: a view
-        of in-memory data, which a cache cannot hold)."""
+        """Materialise `expr`: a temporary table on DuckDB (`literal`: a parameter table of in-memory data); on
+        other backends a cached result (`literal`: a view of in-memory data, which a cache cannot hold)."""
         if self.con.name == "duckdb":
             name = _name(prefix)
-            table = self.con.create_table(name, expr, temp=True)
+            if literal:
+                table = self.con.create_table(name, expr, temp=True)
+                self._tables.append(name)
+            else:
+                table = self._create(name, expr, prefix)
             self._temporary.append(lambda: self.con.drop_table(name, database="temp.main", force=True))
         elif literal:
             name = _name(prefix)
@@ -169,6 +248,63 @@ class Evaluation:
             table = expr.cache()
             self._temporary.append(table.release)
         return table
+
+    def stage(self, expr: ir.Table, name: str, tag: tuple) -> None:
+        """Materialise `expr` as the temporary table `name`, which outlives the evaluation (the caller drops it);
+        recorded with `tag` so that a replay can name it again."""
+        if self.con.name != "duckdb":
+            raise NotImplementedError("trinvis beregning med gemte tabeller kræver DuckDB")
+        self._create(name, expr, "stage", tag)
+
+    def _create(self, name: str, expr: ir.Table, prefix: str, tag: tuple | None = None) -> ir.Table:
+        """Create the temporary table `name` from `expr` on DuckDB, and record the statement with the tables'
+        names as placeholders."""
+        dialect = self.con.dialect
+        columns = ", ".join(c.sql(dialect) for c in expr.schema().to_sqlglot_column_defs(dialect))
+        create = f'CREATE TEMPORARY TABLE "{name}" ({columns})'
+        insert = f'INSERT INTO "{name}" ' + self.con.compile(expr)
+        raw = self.con.con
+        raw.execute(create)
+        raw.execute(insert)
+        names = {t: f"«{k}»" for k, t in enumerate(self._tables)}
+        names[name] = "«stage»" if tag is not None else f"«{len(self._tables)}»"
+        if tag is None:
+            self._tables.append(name)
+        if self._unreusable is None:
+            try:
+                self._statements.append(Statement(prefix, _placeholders(create, names),
+                                                  _placeholders(insert, names), tag))
+            except NotReusable as e:
+                self._unreusable = str(e)
+        return self.con.table(name, database=("temp", "main"))
+
+    def plan(self) -> Plan:
+        """The statements this evaluation ran, for `replay`. Raises NotReusable when one of them holds something
+        that would not mean the same in another run (a date, a table that is not the evaluation's own)."""
+        if self._unreusable is not None:
+            raise NotReusable(self._unreusable)
+        return Plan(self.parameters, tuple(self._statements))
+
+    def replay(self, plan: Plan, name_for: Callable[[tuple], str]) -> list[tuple[tuple, str]]:
+        """Run the statements of `plan` (recorded by an evaluation of the same definitions, number of dates and
+        scope) with this evaluation's parameter tables; staged tables are named by `name_for(tag)`. Returns the
+        staged tables as (tag, name)."""
+        if plan.parameters != self.parameters or len(self._tables) != self.parameters:
+            raise ValueError("planen passer ikke til beregningens parametre")
+        raw = self.con.con
+        staged = []
+        for st in plan.statements:
+            if st.tag is None:
+                name = _name(st.prefix)
+                self._tables.append(name)
+                self._temporary.append(lambda n=name: self.con.drop_table(n, database="temp.main", force=True))
+            else:
+                name = name_for(st.tag)
+                staged.append((st.tag, name))
+            fill = {**{f"«{k}»": t for k, t in enumerate(self._tables)}, "«stage»": name}
+            for text in (st.create, st.insert):
+                raw.execute(re.sub(r"«(?:\d+|stage)»", lambda match: fill[match.group(0)], text))
+        return staged
 
     def close(self) -> None:
         """Drop the temporary results (the evaluation cannot be used afterwards)."""
@@ -209,8 +345,8 @@ class Evaluation:
 
     def _listing(self) -> ir.Table:
         listing = self.warehouse.table("listing")
-        if self.practices is not None:
-            listing = listing.filter(listing[PRACTICE].isin(self.practices))
+        if self.practice_table is not None:
+            listing = listing.semi_join(self.practice_table, PRACTICE)
         return listing
 
     def scope(self) -> ir.Table | None:
@@ -268,7 +404,7 @@ class Evaluation:
         is unnested into them, and counted by a small integer per (practice, municipality, sex)."""
         if self._census is None:
             rows, groups = self._listing_groups()
-            first, last = self._covered(rows)
+            rows, first, last = self._covered(rows)
             rows = rows.select("_group", "birth_year", "birth_monthday",
                                ref_index=ibis.range(first, last + 1).unnest())
             counted = self._by_age_class(rows, "patients")
@@ -286,14 +422,21 @@ class Evaluation:
             groups = self._keep(groups, "groups")
         return listings.join(groups, [PRACTICE, "kommune_code", "sex"]), groups
 
-    def _covered(self, rows: ir.Table) -> tuple[ir.IntegerValue, ir.IntegerValue]:
-        """The first and last index of the reference dates a listing period covers alive (last < first: none)."""
-        dates = [ibis.literal(d) for d in self.reference_dates]
-        n = len(dates)
+    def _covered(self, rows: ir.Table, window: m.Window | None = None
+                 ) -> tuple[ir.Table, ir.IntegerValue, ir.IntegerValue]:
+        """`rows` with the constants of the reference dates (and of `window`'s edges), and the first and last index
+        of the reference dates a listing period covers alive (last < first: none)."""
+        n = len(self.reference_dates)
+        names = [_const("ref", i) for i in range(n)]
+        if window is not None:
+            names += [self._edge(window, edge, i) for i in range(n)
+                      for edge in (("after", "until") if window.start is not None else ("until",))]
+        rows = self._with(rows, names)
+        dates = [rows[_const("ref", i)] for i in range(n)]
         first = _add([(rows.list_start > d).ifelse(1, 0) for d in dates])
         until_end = rows.list_end.isnull().ifelse(n, _add([(d <= rows.list_end).ifelse(1, 0) for d in dates]))
         until_death = rows.death_date.isnull().ifelse(n, _add([(d < rows.death_date).ifelse(1, 0) for d in dates]))
-        return first.cast("int64"), (ibis.least(until_end, until_death) - 1).cast("int64")
+        return rows, first.cast("int64"), (ibis.least(until_end, until_death) - 1).cast("int64")
 
     def _by_age_class(self, rows: ir.Table, name: str, weight: str | None = None) -> ir.Table:
         """`rows` (with _group, ref_index, birth_year, birth_monthday) counted — or their `weight` summed — as
@@ -319,12 +462,10 @@ class Evaluation:
             return self._memo_tables[key]
         rows = self.rows(events).select(PK, "day")
         listings, groups = self._listing_groups()
-        j = rows.join(listings, PK)
-        first, last = self._covered(j)
-        bounds = [events.window.bounds(d) for d in self.reference_dates]
-        n = len(bounds)
-        low = _add([(j.day > ibis.literal(until)).ifelse(1, 0) for _, until in bounds])
-        high = (_add([(j.day > ibis.literal(after)).ifelse(1, 0) for after, _ in bounds]) - 1
+        j, first, last = self._covered(rows.join(listings, PK), events.window)
+        n = len(self.reference_dates)
+        low = _add([(j.day > j[self._edge(events.window, "until", i)]).ifelse(1, 0) for i in range(n)])
+        high = (_add([(j.day > j[self._edge(events.window, "after", i)]).ifelse(1, 0) for i in range(n)]) - 1
                 if events.window.start is not None else ibis.literal(n - 1))
         start, stop = ibis.greatest(first, low.cast("int64")), ibis.least(last, high.cast("int64"))
         j = j.select("_group", "birth_year", "birth_monthday", ref_index=ibis.range(start, stop + 1).unnest())
@@ -342,10 +483,7 @@ class Evaluation:
         if key in self._memo_tables:
             return self._memo_tables[key]
         source = events.source
-        t = self.warehouse.table(source.name)
-        scope = self.scope()
-        if scope is not None:
-            t = t.semi_join(scope, PK)
+        t = self._facts(source.name)
         predicates = []
         if events.codelists:
             predicates.append(codelist_filter(t, source, events.codelists))
@@ -370,6 +508,20 @@ class Evaluation:
             rows = self._keep(rows, "rows")
         self._memo_tables[key] = rows
         return rows
+
+    def _facts(self, name: str) -> ir.Table:
+        """A warehouse table, limited to the patients in scope when practices are limited — then kept, when
+        several selections read it, so the national table is read once."""
+        t = self.warehouse.table(name)
+        scope = self.scope()
+        if scope is None:
+            return t
+        key = ("facts", name)
+        if key not in self._memo_tables:
+            facts = t.semi_join(scope, PK)
+            uses = sum(n for (table, *_), n in self._selection_uses.items() if table == name)
+            self._memo_tables[key] = self._keep(facts, "facts") if self.materialise and uses > 1 else facts
+        return self._memo_tables[key]
 
     def patients_of(self, cand: Candidates | None) -> ir.Table | None:
         """The distinct patients among candidates (None for everyone listed: no point in narrowing by them)."""
@@ -490,13 +642,14 @@ class Evaluation:
         """(patient_key, ref_index) for every reference date on which a row is the newest — from its `day` until
         the day before `_next` — while its `oldest` day still lies in the window: a contiguous run of dates,
         found by comparing with the dates as constants and unnested."""
-        bounds = [window.bounds(d) for d in self.reference_dates]
-        n = len(bounds)
-        low = _add([(rows.day > ibis.literal(until)).ifelse(1, 0) for _, until in bounds])
-        newest_until = rows._next.isnull().ifelse(
-            n - 1, _add([(rows._next > ibis.literal(until)).ifelse(1, 0) for _, until in bounds]) - 1)
-        in_window_until = (_add([(rows[oldest] > ibis.literal(after)).ifelse(1, 0) for after, _ in bounds]) - 1
-                           if window.start is not None else ibis.literal(n - 1))
+        n = len(self.reference_dates)
+        edges = ("after", "until") if window.start is not None else ("until",)
+        rows = self._with(rows, [self._edge(window, edge, i) for i in range(n) for edge in edges])
+        until = [rows[self._edge(window, "until", i)] for i in range(n)]
+        low = _add([(rows.day > u).ifelse(1, 0) for u in until])
+        newest_until = rows._next.isnull().ifelse(n - 1, _add([(rows._next > u).ifelse(1, 0) for u in until]) - 1)
+        in_window_until = (_add([(rows[oldest] > rows[self._edge(window, "after", i)]).ifelse(1, 0)
+                                 for i in range(n)]) - 1 if window.start is not None else ibis.literal(n - 1))
         high = ibis.least(newest_until, in_window_until)
         return rows.select(PK, ref_index=ibis.range(low.cast("int64"), high.cast("int64") + 1).unnest())
 
@@ -509,17 +662,15 @@ class Evaluation:
         key = ("possible", parts)
         if key in self._memo:
             return self._memo[key]
-        persons = self.persons()
-        first, last = self.reference_dates[0], self.reference_dates[-1]
-        tests = []
-        for p in parts:
-            if isinstance(p, m.SexIs):
-                tests.append(persons.sex == p.sex)
-            else:
-                if p.minimum is not None:  # the oldest a patient gets is on the last date
-                    tests.append(m.Duration(p.minimum, "years").before(last) >= persons.birth_date)
-                if p.maximum is not None:  # the youngest is on the first date
-                    tests.append(m.Duration(p.maximum + 1, "years").before(first) < persons.birth_date)
+        ages = [(p.minimum, p.maximum) for p in parts if isinstance(p, m.AgeRange)]
+        persons = self._with(self.persons(), [_const("born_by", low) for low, _ in ages if low is not None]
+                             + [_const("born_after", high + 1) for _, high in ages if high is not None])
+        tests = [persons.sex == p.sex for p in parts if isinstance(p, m.SexIs)]
+        for low, high in ages:
+            if low is not None:  # the oldest a patient gets is on the last date
+                tests.append(persons[_const("born_by", low)] >= persons.birth_date)
+            if high is not None:  # the youngest is on the first date
+                tests.append(persons[_const("born_after", high + 1)] < persons.birth_date)
         table = persons.filter(*tests).select(PK)
         if self.materialise:
             table = self._keep(table, "possible")
@@ -750,8 +901,8 @@ class Evaluation:
         if not isinstance(measure, m.SurveyMean):
             raise ValueError(f"{indicator.id} er ikke en spørgeskemaindikator")
         s = self.warehouse.table("survey_response")
-        if self.practices is not None:
-            s = s.filter(s[PRACTICE].isin(self.practices))
+        if self.practice_table is not None:
+            s = s.semi_join(self.practice_table, PRACTICE)
         scores = [s[item].cast("float64") for item in measure.items]
         s = s.select(
             PRACTICE, day=s.answered_date,
@@ -771,6 +922,38 @@ class Evaluation:
 
 
 # --- helpers -------------------------------------------------------------------------------------------------------
+
+
+def _const(name: str, i: int) -> str:
+    return f"c_{name}_{i}"
+
+
+_TABLE_NAME = re.compile(r'"(kp_[a-z_]+_\d+)"')
+_DATE_LITERAL = re.compile(r"MAKE_DATE\((?!9999, 12, 31\))[^)]*\)|DATE '[^']*'|'\d{4}-\d{2}-\d{2}'")
+
+
+def _placeholders(sql: str, names: dict[str, str]) -> str:
+    """`sql` with the evaluation's table names replaced by their placeholders; NotReusable when it names another
+    table of an evaluation or holds a date (anything that varies by run must come from a parameter table)."""
+    def swap(match: re.Match) -> str:
+        if match.group(1) not in names:
+            raise NotReusable(f"SQL'en nævner tabellen {match.group(1)}, som ikke er beregningens egen")
+        return f'"{names[match.group(1)]}"'
+    sql = _TABLE_NAME.sub(swap, sql)
+    literal = _DATE_LITERAL.search(sql)
+    if literal:
+        raise NotReusable(f"en dato står som konstant i SQL'en: {literal.group(0)}")
+    if "memtable" in sql:
+        raise NotReusable("en tabel i hukommelsen står i SQL'en")
+    return sql
+
+
+def _criteria(indicator: m.Indicator) -> list[m.Criterion]:
+    measure = indicator.measure
+    found = [indicator.population, indicator.exclusions,
+             measure.numerator if isinstance(measure, m.PatientProportion) else None]
+    return [c for c in found if c is not None]
+
 
 
 def _age(rows: ir.Table) -> ir.IntegerValue:
@@ -929,10 +1112,8 @@ def _order_parts(parts: tuple[m.Criterion, ...], from_nothing: bool) -> list[m.C
 def selections_of(indicator: m.Indicator) -> list[m.Events]:
     """Every event selection an indicator reads (criteria, measure, fact)."""
     found: list[m.Events] = []
-    for c in (indicator.population, indicator.exclusions,
-              indicator.measure.numerator if isinstance(indicator.measure, m.PatientProportion) else None):
-        if c is not None:
-            found += [n.events for n in m.walk(c) if isinstance(getattr(n, "events", None), m.Events)]
+    for c in _criteria(indicator):
+        found += [n.events for n in m.walk(c) if isinstance(getattr(n, "events", None), m.Events)]
     measure = indicator.measure
     if isinstance(measure, m.EventRate):
         found.append(measure.events)
