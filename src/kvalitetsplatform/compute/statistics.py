@@ -15,6 +15,7 @@ from functools import cache
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 
 Z = 1.959963984540054  # the normal distribution's 97.5 % quantile
 T_TABLE_MAX_DF = 1000
@@ -37,11 +38,11 @@ def wilson(x: ir.NumericValue, n: ir.NumericValue) -> tuple[ir.FloatingValue, ir
 
 @cache
 def _poisson_table() -> tuple[list[int], list[float], list[float]]:
-    from scipy.stats import chi2
+    from scipy.special import chdtri  # the chi-square quantile (scipy.stats alone takes a second to import)
 
-    counts = list(range(POISSON_TABLE_MAX))
-    return (counts, [float(chi2.ppf(0.025, 2 * o) / 2) if o else 0.0 for o in counts],
-            [float(chi2.ppf(0.975, 2 * o + 2) / 2) for o in counts])
+    counts = np.arange(POISSON_TABLE_MAX)
+    low = np.where(counts > 0, chdtri(np.maximum(2 * counts, 1), 0.975) / 2, 0.0)
+    return counts.tolist(), low.tolist(), (chdtri(2 * counts + 2, 0.025) / 2).tolist()
 
 
 def poisson_exact() -> ir.Table:
@@ -68,10 +69,10 @@ def byar(count: ir.NumericValue) -> tuple[ir.FloatingValue, ir.FloatingValue]:
 
 @cache
 def _t_table() -> tuple[list[int], list[float]]:
-    from scipy.stats import t
+    from scipy.special import stdtrit  # the t quantile
 
-    dfs = list(range(1, T_TABLE_MAX_DF + 1))
-    return dfs, [float(t.ppf(0.975, df)) for df in dfs]
+    dfs = np.arange(1, T_TABLE_MAX_DF + 1)
+    return dfs.tolist(), stdtrit(dfs, 0.975).tolist()
 
 
 def t_quantiles() -> ir.Table:
