@@ -306,8 +306,9 @@ def test_kept_plans_are_reused_and_give_the_figures_of_building_them(tmp_path, f
     """Each evaluation's SQL is kept; a later run of the same kind runs it instead of building the expressions
     again (a month's run after a practice's delivery, a full run), and its figures are those of building it."""
     settings, first, second, held_back = incremental
-    assert first.plans == {"reused": 0, "recorded": 2}  # every date for everyone; the flags of the newest date
-    assert second.plans == {"reused": 0, "recorded": 1}  # the first run limited to some practices
+    # built and kept: every date for everyone and the newest date's flags; then the first run limited to practices
+    assert first.plans == {"reused": 0, "recorded": 2, "refused": 0}
+    assert second.plans == {"reused": 0, "recorded": 1, "refused": 0}
     # the practice corrects its delivery: the same kind of run again, now from the kept plan
     correction = tmp_path / f"{held_back.name}-r2"
     shutil.copytree(held_back, correction)
@@ -322,11 +323,11 @@ def test_kept_plans_are_reused_and_give_the_figures_of_building_them(tmp_path, f
     finally:
         run_module.PARTIAL_LIMIT = limit
     assert third.mode == "incremental" and correction.name in third.new_deliveries
-    assert third.plans == {"reused": 1, "recorded": 0}
+    assert third.plans == {"reused": 1, "recorded": 0, "refused": 0}
     assert _comparable(settings) == _comparable(full[0])
     assert _flags(settings) == _flags(full[0])
     again = compute(settings, periods=PERIODS, end=end, full=True)
-    assert again.plans == {"reused": 2, "recorded": 0}
+    assert again.plans == {"reused": 2, "recorded": 0, "refused": 0}
     assert _comparable(settings) == _comparable(full[0])
     assert _flags(settings) == _flags(full[0])
 

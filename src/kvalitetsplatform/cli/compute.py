@@ -90,7 +90,7 @@ def compute_command(
               f"{_dk(report.ref_dates[0])}–{_dk(report.ref_dates[-1])}, "
               f"{f'{report.seconds:.1f}'.replace('.', ',')} s"
               + (f" (gemt SQL genbrugt for {report.plans['reused']} af "
-                 f"{report.plans['reused'] + report.plans['recorded']} beregninger)." if report.plans["reused"] else "."))
+                 f"{sum(report.plans.values())} beregninger)." if report.plans["reused"] else "."))
     table = Table(title="Pakker")
     for col in ("pakke", "indikatorer", "beregnet"):
         table.add_column(col)
