@@ -955,7 +955,6 @@ def _criteria(indicator: m.Indicator) -> list[m.Criterion]:
     return [c for c in found if c is not None]
 
 
-
 def _age(rows: ir.Table) -> ir.IntegerValue:
     """Completed years on the reference date from `ref_year`/`ref_monthday` and `birth_year`/`birth_monthday`
     (born 29.02: a year older on 01.03 in other years)."""
