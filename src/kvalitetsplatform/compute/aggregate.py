@@ -26,27 +26,37 @@ KEYS = ("package", "indicator", "ref_date", "level", "unit", "stratum", "stratum
 
 
 def _level_unit(level: str, t: ir.Table) -> ir.StringValue:
-    return {"practice": t.ydernummer, "cluster": t.cluster_id, "region": t.region_code,
-            "municipality": t.kommune_code, "national": ibis.literal(NATIONAL)}[level]
+    if level == "national":
+        return ibis.literal(NATIONAL)
+    return t[{"practice": "ydernummer", "cluster": "cluster_id", "region": "region_code",
+              "municipality": "kommune_code"}[level]]
 
 
 def sums(cells: ir.Table, membership: ir.Table) -> ir.Table:
     """Summed cells for every level × stratum (one union): KEYS + numerator, denominator, sum_squares,
     patients. Groups whose unit or stratum value is unknown (survey answers have no age, sex or municipality)
-    are left out."""
+    are left out. Practices and municipalities are summed from the cells; clusters, regions and the nation from
+    the practices' sums (far fewer rows than the cells)."""
     c = cells.left_join(membership.select("ref_date", "ydernummer", "cluster_id", "region_code"),
                         ["ref_date", "ydernummer"])
     c = c.drop("ref_date_right", "ydernummer_right")
     parts = []
-    for level in LEVELS:
-        for stratum, (column, _) in STRATA.items():
-            t = c.mutate(level=ibis.literal(level), unit=_level_unit(level, c), stratum=ibis.literal(stratum),
-                         stratum_value=c[column] if column else ibis.literal("all"))
-            t = t.filter(t.unit.notnull(), t.stratum_value.notnull())
-            parts.append(t.group_by(list(KEYS)).aggregate(
-                numerator=t.numerator.sum(), denominator=t.denominator.sum(), sum_squares=t.sum_squares.sum(),
-                patients=t.patients.sum()))
+    for stratum, (column, _) in STRATA.items():
+        t = c.mutate(stratum=ibis.literal(stratum), stratum_value=c[column] if column else ibis.literal("all"))
+        t = t.filter(t.stratum_value.notnull())
+        practices = _summed(t, ["ydernummer", "cluster_id", "region_code"])
+        for level in LEVELS:
+            source = t if level == "municipality" else practices
+            rows = source.mutate(level=ibis.literal(level), unit=_level_unit(level, source))
+            rows = rows.filter(rows.unit.notnull())
+            parts.append(_summed(rows, []).select(*KEYS, "numerator", "denominator", "sum_squares", "patients"))
     return ibis.union(*parts)
+
+
+def _summed(t: ir.Table, by: list[str]) -> ir.Table:
+    keys = [k for k in KEYS if k in t.columns] + by
+    return t.group_by(keys).aggregate(numerator=t.numerator.sum(), denominator=t.denominator.sum(),
+                                      sum_squares=t.sum_squares.sum(), patients=t.patients.sum())
 
 
 def frame(indicators: ir.Table, membership: ir.Table, kommuner: ir.Table, dates: ir.Table) -> ir.Table:
