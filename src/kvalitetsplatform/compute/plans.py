@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from functools import cache
 from pathlib import Path
 from typing import Iterable
 
@@ -27,6 +28,7 @@ from kvalitetsplatform.indicators import model as m
 KEEP_RUNS = 12
 
 
+@cache
 def _code_version() -> str:
     """Changes whenever the code that writes the SQL changes (or the libraries that compile and run it)."""
     from kvalitetsplatform.compute import run

@@ -16,13 +16,13 @@ import hashlib
 import json
 import os
 import threading
-from collections import OrderedDict
 from concurrent.futures import Future
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 
+from kvalitetsplatform.kept import Kept
 from kvalitetsplatform.reports.charts import Chart
 
 TEMPLATES = Path(__file__).parent / "templates"
@@ -105,46 +105,18 @@ def print_spec(chart: Chart, width: int = CHART_WIDTH, height: int | None = None
     return spec
 
 
-class ChartCache:
+class ChartCache(Kept):
     """Drawn charts by the content of their print spec (data included), so the same chart is drawn once per
     process however many reports show it. The key is a hash of the whole spec: a chart of other figures, another
     recipient's labels or another language is another key, never a hit."""
 
     def __init__(self, size: int = 256):
-        self.size = size
-        self._svgs: OrderedDict[str, str] = OrderedDict()
-        self._lock = threading.Lock()
-        self.hits = self.misses = 0
+        super().__init__(size)
 
     @staticmethod
     def key(spec: dict) -> str:
         text = json.dumps(spec, sort_keys=True, ensure_ascii=False, separators=(",", ":"), default=str)
         return hashlib.sha256(text.encode()).hexdigest()
-
-    def __contains__(self, key: str) -> bool:
-        with self._lock:
-            return key in self._svgs
-
-    def get(self, key: str) -> str | None:
-        with self._lock:
-            svg = self._svgs.get(key)
-            if svg is None:
-                self.misses += 1
-            else:
-                self.hits += 1
-                self._svgs.move_to_end(key)
-            return svg
-
-    def put(self, key: str, svg: str) -> None:
-        with self._lock:
-            self._svgs[key] = svg
-            while len(self._svgs) > self.size:
-                self._svgs.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._svgs.clear()
-            self.hits = self.misses = 0
 
 
 charts_drawn = ChartCache()

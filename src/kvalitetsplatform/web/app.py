@@ -8,13 +8,11 @@ the server with Jinja2; htmx swaps fragments; charts are Vega-Lite specs (report
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
 from pathlib import Path
-from threading import Lock
 from typing import Any, Protocol
 
 from fastapi import FastAPI, Request
@@ -27,6 +25,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup
 
 from kvalitetsplatform.access.principal import Principal
+from kvalitetsplatform.kept import Kept
 from kvalitetsplatform.reports.charts import Chart, ChartLocale
 from kvalitetsplatform.web.i18n import DEFAULT_LANGUAGE, LANGUAGES, chart_locale, translations
 from kvalitetsplatform.web.source import ReportSource
@@ -115,32 +114,6 @@ class Page:
             blocks = render_blocks(template, self.lang, **build())
             kept.put(full, blocks)
         return self.render("kept.html", blocks=blocks, **frame)
-
-
-class Kept:
-    """Values by key (rendered page blocks, a source's answers), the least recently used dropped first."""
-
-    def __init__(self, size: int = 512):
-        self.size = size
-        self._values: OrderedDict[tuple, Any] = OrderedDict()
-        self._lock = Lock()
-
-    def get(self, key: tuple) -> Any | None:
-        with self._lock:
-            value = self._values.get(key)
-            if value is not None:
-                self._values.move_to_end(key)
-            return value
-
-    def put(self, key: tuple, value: Any) -> None:
-        with self._lock:
-            self._values[key] = value
-            while len(self._values) > self.size:
-                self._values.popitem(last=False)
-
-    def clear(self) -> None:
-        with self._lock:
-            self._values.clear()
 
 
 def request_language(request: Request) -> str:
