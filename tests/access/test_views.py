@@ -78,7 +78,7 @@ def test_a_kept_view_is_never_served_to_another_scope(world):
     first = gate(views)
     for name in GRANTS:
         first.results(principal(name), WORLD_INDICATOR, DEC, record=False)
-    assert views.count() == len(GRANTS)
+    assert views.count() == 2 * len(GRANTS)  # each whole view, and its totals made on the way
     fresh = gate()  # nothing kept: protects on demand
     for name in GRANTS:
         p = principal(name)
@@ -96,6 +96,18 @@ def test_the_batched_call_gives_exactly_the_single_calls(world, filters):
         single = gate()
         assert many == {(i, d): single.results(p, i, d, record=False, **filters)
                         for i in (WORLD_INDICATOR, "NO-SUCH") for d in (JUN, DEC)}
+
+
+def test_a_request_for_totals_gets_the_totals_of_the_whole_view_without_protecting_the_strata(world):
+    gate, principal, _, _ = world
+    for name in GRANTS:
+        p = principal(name)
+        alone = gate()  # asked for totals first: protects the totals only
+        totals = alone.results_many(p, [WORLD_INDICATOR], [JUN, DEC], stratum_dim="total")
+        assert alone.views.count() == 2
+        whole = gate().results_many(p, [WORLD_INDICATOR], [JUN, DEC])
+        assert totals == {pair: [r for r in rows if r["stratum_dim"] == "total"] for pair, rows in whole.items()}
+        assert any(r["stratum_dim"] != "total" for rows in whole.values() for r in rows)
 
 
 def test_own_figures_read_raw_are_the_own_rows_of_the_protected_view(world):

@@ -89,7 +89,12 @@ class Protection:
         return self.published.get(key)
 
 
-def protect(table: CellTable, policy: DisclosurePolicy) -> Protection:
+def protect(table: CellTable, policy: DisclosurePolicy, hidden: frozenset[Key] = frozenset(),
+            fixed: frozenset[Key] = frozenset()) -> Protection:
+    """Protect the table. `hidden` and `fixed` carry an earlier publication of part of it (a view's totals, before
+    its strata): its hidden cells stay hidden and its published cells stay published, so this publication only adds
+    to that one. Complements are then chosen among the other cells; if none can protect a cell, all of them are
+    hidden (every sensitive cell is audited again either way)."""
     visible = {k for k, v in table.value.items() if v is not None}
     open_ = visible - table.known
     suppressed = {k for k in open_ & table.counts if policy.primary(table.value[k])}
@@ -97,6 +102,8 @@ def protect(table: CellTable, policy: DisclosurePolicy) -> Protection:
         if k in open_ and (target in suppressed or table.value.get(target) is None):
             suppressed.add(k)
     sensitive = set(suppressed)  # what must stay uncertain; complements are hidden only to protect these
+    suppressed |= set(hidden) & open_
+    hideable = open_ - set(fixed)
     safe: set[Key] = set()  # hiding more cells only widens intervals, so a safe cell stays safe
     pooled, relations = _pooled(table), _Relations(table)
     while True:
@@ -109,12 +116,15 @@ def protect(table: CellTable, policy: DisclosurePolicy) -> Protection:
         added = 0
         for k in exposed:
             lo, hi = intervals[k]
-            choice = _complement(table, relations, k, suppressed, open_, policy.width - (hi - lo))
+            choice = _complement(table, relations, k, suppressed, hideable, policy.width - (hi - lo))
             if choice is not None:
                 suppressed.add(choice)
                 added += 1
         if exposed and not added:
-            raise DisclosureError(f"celle {exposed[0]!r} kan ikke beskyttes")
+            rest = hideable - suppressed
+            if not (fixed and rest):
+                raise DisclosureError(f"celle {exposed[0]!r} kan ikke beskyttes")
+            suppressed |= rest
     published = {k: (int(round(table.value[k])) if k in table.known else policy.rounded(table.value[k]))
                  for k in visible - suppressed}
     return Protection(frozenset(suppressed), published)
@@ -132,7 +142,7 @@ class _Relations:
                 self.touching.setdefault(k, []).append(i)
 
 
-def _complement(table: CellTable, relations: _Relations, cell: Key, suppressed: set, open_: set,
+def _complement(table: CellTable, relations: _Relations, cell: Key, suppressed: set, hideable: set,
                 missing: float) -> Key | None:
     """The published cell to hide beside an exposed one. Searched outwards from the cell through relations whose
     other hidden members connect to it: the nearest relation first, parts before totals, the smallest value that
@@ -146,7 +156,7 @@ def _complement(table: CellTable, relations: _Relations, cell: Key, suppressed: 
             for k in members:
                 if k in reached:
                     continue
-                if k in open_ and k not in suppressed:
+                if k in hideable and k not in suppressed:
                     value = table.value[k]
                     enough = value >= missing
                     candidates.append((k == total or total is None, not enough, value if enough else -value,

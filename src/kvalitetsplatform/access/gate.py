@@ -5,8 +5,9 @@ place:
 - scope: which org units' rows exist for this person at the reference date (`_scope`); no grant → nothing;
 - grain: patient rows (worklists, identities) only for a clinical user of the patient's own practice;
 - disclosure control: every aggregate the person does not own is protected as one table per indicator and date,
-  with the person's own practice as known cells (`access.disclosure`); filters only select from the protected view,
-  so no filter, sort key or parameter can change what is suppressed;
+  with the person's own practice as known cells (`access.disclosure`), totals first and then the strata with the
+  totals as published (`TOTALS`, `ALL`); filters only select from the protected view, so no filter, sort key or
+  parameter can change what is suppressed;
 - letters: peers in a cluster that chose letters are shown to each other as "Praksis A", "Praksis B", …;
 - audit and usage: look-ups, worklists, exports and report views are logged.
 
@@ -40,6 +41,10 @@ OWN, NAMED, LETTERED = 3, 2, 1  # how a unit is shown; a person with several gra
 WORKLIST_STATUS = ("all", "missing", "met")
 EXPORT_FORMATS = ("csv", "parquet")
 DEFAULT_POLICY = DisclosurePolicy()
+# A view's two parts. Its totals are protected on their own; its strata then only add to what the totals published
+# (they never hide a published total). So a page or report that shows totals only (trends, summaries) needs the
+# small totals table alone, and what it shows is exactly the totals of the whole view.
+TOTALS, ALL = "total", "all"
 
 
 class AccessDenied(PermissionError):
@@ -167,7 +172,7 @@ class Gate:
             return []
         dates = [ref_date] if ref_date is not None else self._periods(indicator_id)
         org = self.organisation()
-        views = self._protected_views(principal, org, [(indicator_id, day) for day in dates])
+        views = self._protected_views(principal, org, [(indicator_id, day) for day in dates], _part(stratum_dim))
         rows = [r for day in dates for r in _select(views[(indicator_id, day)], org_level, org_id, stratum_dim,
                                                     stratum)]
         if record:
@@ -185,7 +190,7 @@ class Gate:
         pairs = [(i, d) for i in dict.fromkeys(indicator_ids) for d in dict.fromkeys(ref_dates)]
         if not any(ROLES[g.role].sees_results for g in principal.grants):
             return {pair: [] for pair in pairs}
-        views = self._protected_views(principal, self.organisation(), pairs)
+        views = self._protected_views(principal, self.organisation(), pairs, _part(stratum_dim))
         return {pair: _select(views[pair], org_level, org_id, stratum_dim, stratum) for pair in pairs}
 
     def own_results(self, principal: Principal, ydernummer: str, indicator_ids: Iterable[str],
@@ -218,7 +223,7 @@ class Gate:
         if not any(ROLES[g.role].sees_results for g in principal.grants):
             return 0
         pairs = [(i, d) for i in dict.fromkeys(indicator_ids) for d in dict.fromkeys(ref_dates)]
-        return len(self._protected_views(principal, self.organisation(), pairs))
+        return len(self._protected_views(principal, self.organisation(), pairs, ALL))
 
     def _periods(self, indicator_id: str) -> list[date]:
         key = ("periods", indicator_id, self.store.version())
@@ -235,42 +240,49 @@ class Gate:
             while len(self._answers) > self.cache_size:
                 self._answers.popitem(last=False)
 
-    def _protected_views(self, principal: Principal, org: Organisation,
-                         pairs: list[tuple[str, date]]) -> dict[tuple[str, date], list[dict]]:
-        """The protected view of each (indicator, date): from this process's cache, else the kept views, else
-        protected now (all missing ones from one results-store read) and kept. The key holds what the person may
-        see, the indicator and date, the results version, the organisation and the policy
-        (`access.views.view_key`): a view is never served to a different scope, nor after a rule or the data
+    def _protected_views(self, principal: Principal, org: Organisation, pairs: list[tuple[str, date]],
+                         part: str) -> dict[tuple[str, date], list[dict]]:
+        """The protected view (its `part`: TOTALS or ALL) of each (indicator, date): from this process's cache, else
+        the kept views, else protected now (all missing ones from one results-store read) and kept. The key holds
+        what the person may see, the indicator and date, the results version, the organisation, the policy and the
+        part (`access.views.view_key`): a view is never served to a different scope, nor after a rule or the data
         changed."""
         version = self.store.version()
         policy = self._policy(principal)
-        keys = {pair: view_key(principal.scope_key, *pair, version, org.fingerprint, policy) for pair in pairs}
+
+        def key(pair, p=part):
+            return view_key(principal.scope_key, *pair, version, org.fingerprint, policy, p)
+
+        keys = {pair: key(pair) for pair in pairs}
         out: dict[tuple[str, date], list[dict]] = {}
         with self._lock:
-            for pair, key in keys.items():
-                if key in self._cache:
-                    self._cache.move_to_end(key)
-                    out[pair] = self._cache[key]
+            for pair, k in keys.items():
+                if k in self._cache:
+                    self._cache.move_to_end(k)
+                    out[pair] = self._cache[k]
         missing = [pair for pair in pairs if pair not in out]
         if missing:
             kept = self.views.get_many(keys[pair] for pair in missing)
             out.update({pair: kept[keys[pair]] for pair in missing if keys[pair] in kept})
             missing = [pair for pair in missing if pair not in out]
+        built: dict[str, list[dict]] = {}
         if missing:
-            built = self._build_views(principal, org, policy, missing)
-            out.update(built)
+            views = self._build_views(principal, org, policy, missing, part)
+            built = {key(pair, p): view for (pair, p), view in views.items()}
+            out.update({pair: views[(pair, part)] for pair in missing})
             if self.store.version() == version:  # not kept if a compute run finished meanwhile
-                self.views.put_many({keys[pair]: view for pair, view in built.items()}, version)
+                self.views.put_many(built, version)
         with self._lock:
-            for pair, key in keys.items():
-                self._cache[key] = out[pair]
-                self._cache.move_to_end(key)
+            for k, view in [*((keys[pair], out[pair]) for pair in pairs), *built.items()]:
+                self._cache[k] = view
+                self._cache.move_to_end(k)
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
         return out
 
     def _build_views(self, principal: Principal, org: Organisation, policy: DisclosurePolicy,
-                     pairs: list[tuple[str, date]]) -> dict[tuple[str, date], list[dict]]:
+                     pairs: list[tuple[str, date]], part: str) -> dict[tuple[tuple[str, date], str], list[dict]]:
+        """Each pair's view of `part`, and with the whole view (ALL) its totals too (made on the way)."""
         scopes = {day: self._scope(principal, org, day) for day in {d for _, d in pairs}}
         by_level: dict[str, set[str]] = {}
         for scope in scopes.values():
@@ -278,24 +290,43 @@ class Gate:
                 by_level.setdefault(level, set()).add(code)
         cells: dict[tuple[str, date], list[dict]] = {}
         if by_level:
-            for r in self.store.cells({i for i, _ in pairs}, scopes, by_level):
+            for r in self.store.cells({i for i, _ in pairs}, scopes, by_level,
+                                      stratum_dim="total" if part == TOTALS else None):
                 cells.setdefault((r["indicator_id"], r["ref_date"]), []).append(r)
+        hierarchies = {day: _Hierarchy(org, day) for day in scopes}
         views = {}
         for indicator_id, day in pairs:
             scope = scopes[day]
             rows = [r for r in cells.get((indicator_id, day), []) if (r["org_level"], r["org_id"]) in scope]
-            views[(indicator_id, day)] = self._protect_rows(org, indicator_id, day, scope, rows, policy)
+            for p, view in self._protect_rows(org, hierarchies[day], indicator_id, scope, rows, policy,
+                                              part).items():
+                views[((indicator_id, day), p)] = view
         return views
 
-    def _protect_rows(self, org: Organisation, indicator_id: str, day: date, scope: dict, rows: list[dict],
-                      policy: DisclosurePolicy) -> list[dict]:
+    def _protect_rows(self, org: Organisation, hierarchy: _Hierarchy, indicator_id: str, scope: dict,
+                      rows: list[dict], policy: DisclosurePolicy, part: str) -> dict[str, list[dict]]:
+        """The view's totals protected on their own, and for ALL the whole view with the totals as they published
+        (a stratum may be hidden beside them, a published total never). Fails closed: a table that cannot be
+        protected is not shown at all."""
         if not rows:
-            return []
-        table = _cell_table(rows, org, day, scope, rows[0]["kind"] or self._kind(indicator_id))
+            return {TOTALS: [], ALL: []} if part == ALL else {TOTALS: []}
+        kind = rows[0]["kind"] or self._kind(indicator_id)
+        totals = [r for r in rows if r["stratum_dim"] == "total"]
         try:
-            protection = protect(table, policy)
+            first = protect(_cell_table(totals, hierarchy, scope, kind), policy)
         except DisclosureError:
-            return []  # fail closed: a table that cannot be protected is not shown at all
+            return {TOTALS: [], ALL: []} if part == ALL else {TOTALS: []}
+        out = {TOTALS: self._view(org, totals, scope, first)}
+        if part == ALL:
+            try:
+                whole = protect(_cell_table(rows, hierarchy, scope, kind), policy, hidden=first.suppressed,
+                                fixed=frozenset(first.published))
+                out[ALL] = self._view(org, rows, scope, whole)
+            except DisclosureError:
+                out[ALL] = out[TOTALS]
+        return out
+
+    def _view(self, org: Organisation, rows: list[dict], scope: dict, protection) -> list[dict]:
         letters: dict[str, dict[str, str]] = {}
         view = []
         for r in rows:
@@ -480,6 +511,11 @@ def views_path(settings):
     return settings.home / "protected_views.sqlite"
 
 
+def _part(stratum_dim: str | None) -> str:
+    """The part of a view a request needs: totals alone, or the whole view."""
+    return TOTALS if stratum_dim == "total" else ALL
+
+
 def _check_filters(org_level: str | None, stratum_dim: str | None) -> None:
     if org_level is not None and org_level not in ORG_LEVELS:
         raise InvalidQuery(f"org_level skal være en af {', '.join(ORG_LEVELS)}")
@@ -511,7 +547,25 @@ def _letters(i: int) -> str:
     return out
 
 
-def _cell_table(rows: list[dict], org: Organisation, day: date, scope: dict, kind: str) -> CellTable:
+class _Hierarchy:
+    """The organisation on one date as the attacker's relations see it: clusters and their practices, regions and
+    their clusters, the municipalities (made once per date, shared by every view of that date)."""
+
+    def __init__(self, org: Organisation, day: date):
+        self.clusters: dict[str, list[str]] = {}
+        cluster_region: dict[str, str] = {}
+        for m in org.members_on(day):
+            self.clusters.setdefault(m.cluster_id, []).append(m.ydernummer)
+            cluster_region[m.cluster_id] = m.region_code
+        self.regions: dict[str, list[str]] = {}
+        for c, g in cluster_region.items():
+            self.regions.setdefault(g, []).append(c)
+        self.cluster_of = {p: c for c, practices in self.clusters.items() for p in practices}
+        self.region_of = cluster_region
+        self.municipalities = [u.code for u in org.units_at("municipality")]
+
+
+def _cell_table(rows: list[dict], hierarchy: _Hierarchy, scope: dict, kind: str) -> CellTable:
     """The attacker's world for one indicator and date: visible cells with values, every other cell of the same
     hierarchy as unknown, and the relations between them. Relations among unknown cells only are left out: they
     cannot narrow a visible cell (any non-negative values at their edge extend to their inside)."""
@@ -528,27 +582,17 @@ def _cell_table(rows: list[dict], org: Organisation, day: date, scope: dict, kin
             if scope.get(unit) == OWN:
                 t.known.add(key)
     all_strata = [("total", "")] + [(dim, v) for dim in sorted(strata) for v in sorted(strata[dim])]
-    members = org.members_on(day)
-    clusters: dict[str, list[str]] = {}
-    cluster_region: dict[str, str] = {}
-    for m in members:
-        clusters.setdefault(m.cluster_id, []).append(m.ydernummer)
-        cluster_region[m.cluster_id] = m.region_code
-    regions: dict[str, list[str]] = {}
-    for c, g in cluster_region.items():
-        regions.setdefault(g, []).append(c)
-    municipalities = [u.code for u in org.units_at("municipality")]
-    units = ([("practice", m.ydernummer) for m in members] + [("cluster", c) for c in clusters]
-             + [("region", g) for g in regions] + [("municipality", k) for k in municipalities]
-             + [("national", NATIONAL)])
+    clusters, regions, municipalities = hierarchy.clusters, hierarchy.regions, hierarchy.municipalities
     visible = set(t.value)
     # Only a relation with a visible cell is kept, so only the units near a visible one need looking at (a
     # coordinator sees a cluster of the country's 1,600 practices: checking every relation costs more than the LP).
     seen = {(r["org_level"], r["org_id"]) for r in rows}
-    near_clusters = [(c, practices) for c, practices in clusters.items()
-                     if ("cluster", c) in seen or any(("practice", p) in seen for p in practices)]
-    near_regions = [(g, cs) for g, cs in regions.items()
-                    if ("region", g) in seen or any(("cluster", c) in seen for c in cs)]
+    near = {c for level, code in seen for c in ((code,) if level == "cluster" else
+                                                 (hierarchy.cluster_of.get(code),) if level == "practice" else ())}
+    near_clusters = [(c, clusters[c]) for c in sorted(near, key=str) if c in clusters]
+    near = {g for level, code in seen for g in ((code,) if level == "region" else
+                                                 (hierarchy.region_of.get(code),) if level == "cluster" else ())}
+    near_regions = [(g, regions[g]) for g in sorted(near, key=str) if g in regions]
 
     def relate(total, parts):
         if any(k in visible for k in (total, *parts)):
@@ -563,10 +607,9 @@ def _cell_table(rows: list[dict], org: Organisation, day: date, scope: dict, kin
             relate((part, "national", NATIONAL, *s), [(part, "region", g, *s) for g in regions])
             if municipalities:
                 relate((part, "national", NATIONAL, *s), [(part, "municipality", k, *s) for k in municipalities])
-        for unit in units:
-            if unit in seen:
-                for dim in sorted(strata):
-                    relate((part, *unit, "total", ""), [(part, *unit, dim, v) for v in sorted(strata[dim])])
+        for unit in sorted(seen):
+            for dim in sorted(strata):
+                relate((part, *unit, "total", ""), [(part, *unit, dim, v) for v in sorted(strata[dim])])
     for key in list(t.value):
         if key[0] == "n":
             d_key = ("d", *key[1:])

@@ -98,9 +98,9 @@ class ResultStore:
         return out
 
     def cells(self, indicator_ids: Iterable[str], ref_dates: Iterable[date],
-              units: dict[str, Iterable[str]]) -> list[dict]:
-        """Result rows of these indicators and dates for the given org units ({level: codes}), in one read; nothing
-        else is read."""
+              units: dict[str, Iterable[str]], stratum_dim: str | None = None) -> list[dict]:
+        """Result rows of these indicators and dates for the given org units ({level: codes}), of one stratum
+        dimension or all, in one read; nothing else is read."""
         indicator_ids, ref_dates = sorted(set(indicator_ids)), sorted(set(ref_dates))
         units = {level: sorted(set(codes)) for level, codes in units.items() if codes}
         if not units or not indicator_ids or not ref_dates:
@@ -112,7 +112,8 @@ class ResultStore:
             for level, codes in units.items():
                 clause = (t.org_level == level) & t.org_id.isin(codes)
                 where = clause if where is None else where | clause
-            return t.filter(t.indicator_id.isin(indicator_ids), t.ref_date.isin(ref_dates), where)
+            t = t.filter(t.indicator_id.isin(indicator_ids), t.ref_date.isin(ref_dates), where)
+            return t if stratum_dim is None else t.filter(t.stratum_dim == stratum_dim)
 
         return self._read(build)
 

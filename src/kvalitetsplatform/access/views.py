@@ -1,8 +1,9 @@
 """Protected views kept on disk, so a view is protected once per scope and compute run and survives a restart.
 
 A view is the gate's protected table of one indicator and reference date for one scope, exactly as the gate serves
-it. Each is stored under a key that hashes everything it depends on: the scope key (what the person may see), the
-indicator, the date, the results store's version, the organisation's fingerprint and the disclosure policy. A
+it, whole or its totals alone. Each is stored under a key that hashes everything it depends on: the scope key (what
+the person may see), the indicator, the date, the results store's version, the organisation's fingerprint, the
+disclosure policy and the part. A
 view is therefore never served to another scope, nor after the results, the organisation (memberships, a cluster's
 choice of names or letters) or the policy changed: those give another key. Entries of older results versions are
 deleted by `prune` (`kp protect` does it before it fills the store).
@@ -30,8 +31,9 @@ SCHEMA = """CREATE TABLE IF NOT EXISTS protected_view (
 
 
 def view_key(scope_key: str, indicator_id: str, day: date, results_version: str, org_fingerprint: str,
-             policy: object) -> str:
-    text = json.dumps([scope_key, indicator_id, day.isoformat(), results_version, org_fingerprint, repr(policy)])
+             policy: object, part: str) -> str:
+    text = json.dumps([scope_key, indicator_id, day.isoformat(), results_version, org_fingerprint, repr(policy),
+                       part])
     return hashlib.sha256(text.encode()).hexdigest()
 
 
