@@ -105,11 +105,13 @@ def protect(table: CellTable, policy: DisclosurePolicy, hidden: frozenset[Key] =
     suppressed |= set(hidden) & open_
     hideable = open_ - set(fixed)
     safe: set[Key] = set()  # hiding more cells only widens intervals, so a safe cell stays safe
-    pooled, relations = _pooled(table), _Relations(table)
+    pooled = relations = None  # made when a cell needs auditing (most tables of totals have none)
     while True:
         pending = sensitive - safe
         if not pending:
             break
+        if pooled is None:
+            pooled, relations = _pooled(table), _Relations(table)
         intervals = _intervals(pooled, suppressed, policy, pending, enough=policy.width)
         exposed = sorted((k for k, (lo, hi) in intervals.items() if hi - lo < policy.width - EPS), key=repr)
         safe |= pending - set(exposed)

@@ -151,10 +151,16 @@ class Gate:
 
     def letter(self, cluster_id: str, org: Organisation) -> dict[str, str]:
         """Stable letters for a cluster's practices, in an order that reveals nothing about their ydernumre."""
-        members = sorted({m.ydernummer for m in org.in_cluster(cluster_id)},
-                         key=lambda y: hmac.new(self.letter_key, f"{cluster_id}:{y}".encode(),
-                                                hashlib.sha256).hexdigest())
-        return {y: _letters(i) for i, y in enumerate(members)}
+        key = ("letters", cluster_id, org.fingerprint)
+        with self._lock:
+            found = self._answers.get(key)
+        if found is None:
+            members = sorted({m.ydernummer for m in org.in_cluster(cluster_id)},
+                             key=lambda y: hmac.new(self.letter_key, f"{cluster_id}:{y}".encode(),
+                                                    hashlib.sha256).hexdigest())
+            found = {y: _letters(i) for i, y in enumerate(members)}
+            self._remember(key, found)
+        return found
 
     # -- results ------------------------------------------------------------------------------------------------
 
@@ -293,7 +299,7 @@ class Gate:
             for r in self.store.cells({i for i, _ in pairs}, scopes, by_level,
                                       stratum_dim="total" if part == TOTALS else None):
                 cells.setdefault((r["indicator_id"], r["ref_date"]), []).append(r)
-        hierarchies = {day: _Hierarchy(org, day) for day in scopes}
+        hierarchies = {day: self._hierarchy(org, day) for day in scopes}
         views = {}
         for indicator_id, day in pairs:
             scope = scopes[day]
@@ -302,6 +308,15 @@ class Gate:
                                               part).items():
                 views[((indicator_id, day), p)] = view
         return views
+
+    def _hierarchy(self, org: Organisation, day: date) -> _Hierarchy:
+        key = ("hierarchy", day, org.fingerprint)
+        with self._lock:
+            found = self._answers.get(key)
+        if found is None:
+            found = _Hierarchy(org, day)
+            self._remember(key, found)
+        return found
 
     def _protect_rows(self, org: Organisation, hierarchy: _Hierarchy, indicator_id: str, scope: dict,
                       rows: list[dict], policy: DisclosurePolicy, part: str) -> dict[str, list[dict]]:
