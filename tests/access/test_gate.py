@@ -192,6 +192,10 @@ def test_filters_carrying_sql_and_other_practices_ids_give_nothing(world):
         assert gate.results(gp1, hostile, DEC) == []
     with pytest.raises(InvalidQuery):
         gate.results(gp1, WORLD_INDICATOR, DEC, org_level="practice OR 1=1")
+    # found by schemathesis: an id with a control character is not even quotable in SQL; it has no results
+    assert gate.periods(gp1, "\x00") == gate.results(gp1, "AB\x00") == gate.worklist(gp1, "\x04D") == []
+    many = gate.results_many(gp1, [WORLD_INDICATOR, "\x00"], [DEC])
+    assert many[("\x00", DEC)] == [] and many[(WORLD_INDICATOR, DEC)]
     assert gate.results(principal("region"), WORLD_INDICATOR, DEC, org_level="practice")  # table still there
 
 

@@ -165,7 +165,7 @@ class Gate:
     # -- results ------------------------------------------------------------------------------------------------
 
     def periods(self, principal: Principal, indicator_id: str) -> list[date]:
-        if not any(ROLES[g.role].sees_results for g in principal.grants):
+        if not _possible(indicator_id) or not any(ROLES[g.role].sees_results for g in principal.grants):
             return []
         return self._periods(indicator_id)
 
@@ -174,7 +174,7 @@ class Gate:
                 stratum: str | None = None, record: bool = True) -> list[dict]:
         """Protected results of one indicator (all its dates, or one) that this person may see, filtered."""
         _check_filters(org_level, stratum_dim)
-        if not any(ROLES[g.role].sees_results for g in principal.grants):
+        if not _possible(indicator_id) or not any(ROLES[g.role].sees_results for g in principal.grants):
             return []
         dates = [ref_date] if ref_date is not None else self._periods(indicator_id)
         org = self.organisation()
@@ -196,8 +196,9 @@ class Gate:
         pairs = [(i, d) for i in dict.fromkeys(indicator_ids) for d in dict.fromkeys(ref_dates)]
         if not any(ROLES[g.role].sees_results for g in principal.grants):
             return {pair: [] for pair in pairs}
-        views = self._protected_views(principal, self.organisation(), pairs, _part(stratum_dim))
-        return {pair: _select(views[pair], org_level, org_id, stratum_dim, stratum) for pair in pairs}
+        views = self._protected_views(principal, self.organisation(), [p for p in pairs if _possible(p[0])],
+                                      _part(stratum_dim))
+        return {pair: _select(views.get(pair, []), org_level, org_id, stratum_dim, stratum) for pair in pairs}
 
     def own_results(self, principal: Principal, ydernummer: str, indicator_ids: Iterable[str],
                     ref_dates: Iterable[date], stratum_dim: str | None = None) -> dict[tuple[str, date], list[dict]]:
@@ -214,7 +215,8 @@ class Gate:
             out = self._answers.get(key)
         if out is None:
             out = {pair: [] for pair in pairs}
-            for r in self.store.cells([i for i, _ in pairs], [d for _, d in pairs], {"practice": [ydernummer]}):
+            for r in self.store.cells([i for i, _ in pairs if _possible(i)], [d for _, d in pairs],
+                                      {"practice": [ydernummer]}):
                 pair = (r["indicator_id"], r["ref_date"])
                 if pair in out and r["org_level"] == "practice" and r["org_id"] == ydernummer:
                     n, d = int(round(float(r["numerator"] or 0))), int(round(float(r["denominator"] or 0)))
@@ -411,6 +413,8 @@ class Gate:
             raise InvalidQuery(f"status skal være en af {', '.join(WORKLIST_STATUS)}")
         purpose = purpose_of(purpose).value
         practice = self._clinical_practice(principal, ydernummer)
+        if not _possible(indicator_id):
+            return []
         key = ("worklist", practice, indicator_id, ref_date, status, self.store.version())
         with self._lock:
             found = self._answers.get(key)
@@ -529,6 +533,12 @@ def views_path(settings):
 def _part(stratum_dim: str | None) -> str:
     """The part of a view a request needs: totals alone, or the whole view."""
     return TOTALS if stratum_dim == "total" else ALL
+
+
+def _possible(indicator_id: str) -> bool:
+    """Whether this could be an indicator's id at all: one with a control character (e.g. NUL, which the SQL layer
+    below cannot even quote) has no results, like any unknown id, and is not looked for."""
+    return isinstance(indicator_id, str) and indicator_id.isprintable()
 
 
 def _check_filters(org_level: str | None, stratum_dim: str | None) -> None:

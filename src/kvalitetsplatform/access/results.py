@@ -36,6 +36,16 @@ def _result_view(t):
         cluster_rank=t.cluster_rank, target_met=t.target_met)
 
 
+def _dates(b):
+    """(indicator_id, ref_date) of every result: from compute's record of what it computed (a package's dates) and
+    its indicators — small tables — instead of the result rows (tens of millions nationally); from the result rows
+    where a store has no such record (hand-built test worlds)."""
+    if {"computed", "indicator"} <= set(b.list_tables()):
+        c, i = b.table("computed"), b.table("indicator")
+        return c.join(i, c.package == i.package).select(indicator_id=i.indicator, ref_date=c.ref_date).distinct()
+    return _result_view(b.table("result")).select("indicator_id", "ref_date").distinct()
+
+
 def _flag_view(t):
     if "indicator_id" in t.columns:
         return t.select(*FLAG_COLUMNS)
@@ -84,14 +94,13 @@ class ResultStore:
             backend.disconnect()
 
     def periods(self, indicator_id: str) -> list[date]:
-        rows = self._read(lambda b: (t := _result_view(b.table("result"))).filter(t.indicator_id == indicator_id)
-                          .select("ref_date").distinct().order_by("ref_date"))
+        rows = self._read(lambda b: (t := _dates(b)).filter(t.indicator_id == indicator_id).select("ref_date")
+                          .order_by("ref_date"))
         return [r["ref_date"] for r in rows]
 
     def contents(self) -> dict[str, list[date]]:
         """Every indicator in the store with its reference dates, oldest first."""
-        rows = self._read(lambda b: (t := _result_view(b.table("result"))).select("indicator_id", "ref_date")
-                          .distinct().order_by("indicator_id", "ref_date"))
+        rows = self._read(lambda b: _dates(b).order_by("indicator_id", "ref_date"))
         out: dict[str, list[date]] = {}
         for r in rows:
             out.setdefault(r["indicator_id"], []).append(r["ref_date"])
