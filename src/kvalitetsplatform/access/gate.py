@@ -585,7 +585,10 @@ class _Hierarchy:
         self.regions: dict[str, list[str]] = {}
         for c, g in cluster_region.items():
             self.regions.setdefault(g, []).append(c)
-        self.cluster_of = {p: c for c, practices in self.clusters.items() for p in practices}
+        self.clusters_of: dict[str, list[str]] = {}
+        for c, practices in self.clusters.items():
+            for p in practices:
+                self.clusters_of.setdefault(p, []).append(c)
         self.region_of = cluster_region
         self.municipalities = [u.code for u in org.units_at("municipality")]
 
@@ -613,8 +616,8 @@ def _cell_table(rows: list[dict], hierarchy: _Hierarchy, scope: dict, kind: str)
     # coordinator sees a cluster of the country's 1,600 practices: checking every relation costs more than the LP).
     seen = {(r["org_level"], r["org_id"]) for r in rows}
     near = {c for level, code in seen for c in ((code,) if level == "cluster" else
-                                                 (hierarchy.cluster_of.get(code),) if level == "practice" else ())}
-    near_clusters = [(c, clusters[c]) for c in sorted(near, key=str) if c in clusters]
+                                                 hierarchy.clusters_of.get(code, ()) if level == "practice" else ())}
+    near_clusters = [(c, clusters[c]) for c in sorted(near) if c in clusters]
     near = {g for level, code in seen for g in ((code,) if level == "region" else
                                                  (hierarchy.region_of.get(code),) if level == "cluster" else ())}
     near_regions = [(g, regions[g]) for g in sorted(near, key=str) if g in regions]
